@@ -1,3 +1,4 @@
+import type { LibraryLoadAttempt } from '@app/ffi';
 import { nvmlReturnName, nvmlReturnText } from './nvml.return-codes.js';
 
 /**
@@ -43,11 +44,7 @@ export class NvmlError extends Error {
   }
 }
 
-/** One place the loader looked for the NVML (or CUDA) library, and what the loader said. */
-export interface LibraryLoadAttempt {
-  path: string;
-  error: string;
-}
+export type { LibraryLoadAttempt };
 
 /**
  * The shared library could not be loaded. `attempts` lists every name or path tried with the

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import koffi, { type LibraryHandle } from 'koffi';
+import { bindOptional, loadSharedLibrary, readCString } from '@app/ffi';
+import type { LibraryHandle } from 'koffi';
 import { CallStatsWriter } from '../nvml.call-stats.js';
 import {
-  type LibraryLoadAttempt,
   type NvmlCallError,
   NvmlError,
   NvmlLibraryLoadError,
@@ -59,6 +58,7 @@ const STRING_BUFFER_BYTES = 96; // NVML_DEVICE_UUID_V2_BUFFER_SIZE / NVML_DEVICE
 const INITIAL_PROCESS_CAPACITY = 64;
 
 type Fn = (...args: unknown[]) => unknown;
+
 interface Bound {
   fn: Fn;
   symbol: string;
@@ -131,34 +131,11 @@ export class NvmlLibrary {
    * @throws NvmlLibraryLoadError listing every path tried with the loader's text.
    */
   static load(options: NvmlLibraryOptions = {}): NvmlLibrary {
-    const candidates = options.libraryPath ? [options.libraryPath] : ['libnvidia-ml.so.1'];
-    const attempts: LibraryLoadAttempt[] = [];
-    for (const candidate of candidates) {
-      if (isStub(candidate)) {
-        attempts.push({ path: candidate, error: 'refused: a CUDA toolkit stub library, not the driver' });
-        continue;
-      }
-      let lib: LibraryHandle;
-      try {
-        lib = koffi.load(candidate);
-      } catch (error) {
-        attempts.push({ path: candidate, error: (error as Error).message });
-        continue;
-      }
-      const resolved = loadedPath('libnvidia-ml.so') ?? candidate;
-      if (isStub(resolved)) {
-        lib.unload();
-        attempts.push({ path: resolved, error: 'refused: a CUDA toolkit stub library, not the driver' });
-        continue;
-      }
-      if (!bindOptional(lib, PROTOTYPES.init.replace('%', 'nvmlInit_v2'))) {
-        lib.unload();
-        attempts.push({ path: resolved, error: 'not an NVML library: nvmlInit_v2 is missing' });
-        continue;
-      }
-      return new NvmlLibrary(lib, resolved, options.statsBuffer);
-    }
-    throw new NvmlLibraryLoadError(attempts);
+    const loaded = loadSharedLibrary(options.libraryPath ? [options.libraryPath] : ['libnvidia-ml.so.1'], (lib) =>
+      bindOptional(lib, PROTOTYPES.init.replace('%', 'nvmlInit_v2')) ? null : 'not an NVML library: nvmlInit_v2 is missing',
+    );
+    if ('attempts' in loaded) throw new NvmlLibraryLoadError(loaded.attempts);
+    return new NvmlLibrary(loaded.lib, loaded.path, options.statsBuffer);
   }
 
   /** Which symbol serves each operation (e.g. memory → nvmlDeviceGetMemoryInfo_v2), for diagnostics. */
@@ -190,9 +167,9 @@ export class NvmlLibrary {
    */
   systemInfo(): NvmlSystemInfo {
     this.check('driverVersion', this.call2('driverVersion', this.text, STRING_BUFFER_BYTES));
-    const driverVersion = readString(this.text);
+    const driverVersion = readCString(this.text);
     this.check('nvmlVersion', this.call2('nvmlVersion', this.text, STRING_BUFFER_BYTES));
-    const nvmlVersion = readString(this.text);
+    const nvmlVersion = readCString(this.text);
     const rc = this.call1('cudaVersion', this.i32);
     const v = this.i32[0]!;
     const cudaDriverVersion = rc === 0 ? `${Math.floor(v / 1000)}.${Math.floor((v % 1000) / 10)}` : null;
@@ -366,16 +343,16 @@ export class NvmlLibrary {
     const h = this.ptr[0]!;
     const uuid = this.uuidOf(h);
     this.check('name', this.call3('name', h, this.text, STRING_BUFFER_BYTES));
-    const name = readString(this.text);
+    const name = readCString(this.text);
     this.check('pciInfo', this.call2('pciInfo', h, this.pci));
-    const pciBusId = readString(this.pci.subarray(off(NvmlPciInfo, 'busId')));
+    const pciBusId = readCString(this.pci.subarray(off(NvmlPciInfo, 'busId')));
     this.handles.set(uuid, h);
     this.uuidsByHandle.set(h, uuid);
 
     const errors: NvmlDeviceIdentity['errors'] = {};
     let serial: string | null = null;
     let rc = this.call3('serial', h, this.text, STRING_BUFFER_BYTES);
-    if (rc === 0) serial = readString(this.text);
+    if (rc === 0) serial = readCString(this.text);
     else errors.serial = this.softError('serial', rc);
 
     let computeCapability: NvmlDeviceIdentity['computeCapability'] = null;
@@ -421,7 +398,7 @@ export class NvmlLibrary {
     const out: NvmlMigDeviceIdentity[] = [];
     for (const [index, h] of this.migHandles(parent)) {
       const uuid = this.uuidOf(h);
-      const name = this.call3('name', h, this.text, STRING_BUFFER_BYTES) === 0 ? readString(this.text) : null;
+      const name = this.call3('name', h, this.text, STRING_BUFFER_BYTES) === 0 ? readCString(this.text) : null;
       const gpuInstanceId = this.call2('gpuInstanceId', h, this.u32) === 0 ? this.u32[0]! : null;
       const computeInstanceId = this.call2('computeInstanceId', h, this.u32) === 0 ? this.u32[0]! : null;
       const readings = emptyReadings();
@@ -466,7 +443,7 @@ export class NvmlLibrary {
 
   private uuidOf(h: bigint): string {
     this.check('uuid', this.call3('uuid', h, this.text, STRING_BUFFER_BYTES));
-    return readString(this.text);
+    return readCString(this.text);
   }
 
   private readMemory(h: bigint, r: NvmlDeviceReadings, errors: NvmlDeviceSample['errors'], soft = false): void {
@@ -710,13 +687,6 @@ export class NvmlLibrary {
   }
 }
 
-function bindOptional(lib: LibraryHandle, prototype: string): Fn | null {
-  try {
-    return lib.func(prototype) as Fn;
-  } catch {
-    return null;
-  }
-}
 
 function describeSimulator(lib: LibraryHandle): NvmlLibraryInfo['simulator'] {
   const describe = bindOptional(lib, 'const char *gpuSimDescribe()');
@@ -729,27 +699,8 @@ function describeSimulator(lib: LibraryHandle): NvmlLibraryInfo['simulator'] {
   }
 }
 
-function isStub(path: string): boolean {
-  return /(^|\/)stubs\//.test(path);
-}
 
-/** The file a loaded library was mapped from, read from /proc/self/maps. */
-function loadedPath(prefix: string): string | null {
-  try {
-    for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
-      const path = line.slice(line.indexOf('/'));
-      if (line.includes('/') && path.slice(path.lastIndexOf('/') + 1).startsWith(prefix)) return path;
-    }
-  } catch {
-    // Not Linux: keep the name the loader was given.
-  }
-  return null;
-}
 
-function readString(buffer: Buffer): string {
-  const end = buffer.indexOf(0);
-  return buffer.toString('latin1', 0, end < 0 ? buffer.length : end);
-}
 
 function callError(code: number, fn: string, message: string = nvmlReturnText(code)): NvmlCallError {
   return { code, name: nvmlReturnName(code), fn, message };
