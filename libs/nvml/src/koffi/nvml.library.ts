@@ -20,7 +20,15 @@ import type {
   NvmlReadingName,
   NvmlSystemInfo,
 } from '../nvml.types.js';
-import { NvmlEventData, NvmlMemoryV2, NvmlPciInfo, NvmlProcessInfo, NvmlProcessInfoV1, off } from './nvml.structs.js';
+import {
+  NVML_MEMORY_V2_VERSION,
+  NvmlEventData,
+  NvmlMemoryV2,
+  NvmlPciInfo,
+  NvmlProcessInfo,
+  NvmlProcessInfoV1,
+  off,
+} from './nvml.structs.js';
 import { FN_INDEX, NVML_FUNCTIONS, type Op, OPS, PROTOTYPES, SYMBOLS } from './nvml.symbols.js';
 
 /**
@@ -53,7 +61,6 @@ const NVML_AGGREGATE_ECC = 1;
 const NVML_PSTATE_UNKNOWN = 32;
 const NVML_VALUE_NOT_AVAILABLE = 0xffffffffffffffffn;
 const NO_INSTANCE_ID = 0xffffffff;
-const NVML_MEMORY_V2_VERSION = NvmlMemoryV2.size | (2 << 24);
 const STRING_BUFFER_BYTES = 96; // NVML_DEVICE_UUID_V2_BUFFER_SIZE / NVML_DEVICE_NAME_V2_BUFFER_SIZE
 const INITIAL_PROCESS_CAPACITY = 64;
 

@@ -30,6 +30,9 @@ export const NvmlMemoryV2 = koffi.struct('nvmlMemory_v2_t', {
   used: 'unsigned long long',
 });
 
+/** `nvmlMemory_v2` of nvml.h: what `nvmlDeviceGetMemoryInfo_v2` expects in `version`. */
+export const NVML_MEMORY_V2_VERSION = NvmlMemoryV2.size | (2 << 24);
+
 /** nvmlUtilization_t (nvmlDeviceGetUtilizationRates). */
 export const NvmlUtilization = koffi.struct('nvmlUtilization_t', {
   gpu: 'unsigned int',
