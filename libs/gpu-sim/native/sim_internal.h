@@ -100,6 +100,7 @@ typedef struct {
   int64_t corrupt_offset;
   char key[512];                      /* canonical text, used to keep state across reloads */
   uint64_t matched;                   /* runtime: matching calls so far */
+  uint64_t hits;                      /* runtime: calls it has acted on */
 } sim_fault_t;
 
 typedef struct {
@@ -155,6 +156,11 @@ void sim_tick(void);
 /* At an initialisation: picks up a changed GPU_SIM_SCENARIO / GPU_SIM_COUNTERS,
  * starts the fault clock if not started. Returns 0 or -1 on a load error. */
 int sim_on_init(void);
+/* Whether GPU_SIM_SCENARIO now differs from the one the config came from. */
+int sim_scenario_env_changed(void);
+/* Called under sim_lock whenever a new config is installed; old_cfg is NULL
+ * when the state starts afresh (new scenario), else the config it replaces. */
+extern void (*sim_config_swap_hook)(sim_config_t *old_cfg, sim_config_t *new_cfg);
 /* Load error text, or NULL. Caller holds sim_lock. */
 const char *sim_load_error(void);
 
@@ -186,9 +192,10 @@ int sim_container_visible(const char *env, int env_set, int *phys);
 const char *sim_describe(void);
 
 /* ---- counters (sim_counters.c) ---- */
+typedef struct sim_counter_slot sim_counter_slot_t;
 void sim_counters_setup(const char *path); /* NULL/"" disables */
-void sim_counter_enter(int fn, int after_shutdown);
-void sim_counter_leave(int fn);
+sim_counter_slot_t *sim_counter_enter(int fn, int after_shutdown);
+void sim_counter_leave(sim_counter_slot_t *slot);
 
 /* ---- helpers ---- */
 size_t sim_strlcpy(char *dst, const char *src, size_t n);
