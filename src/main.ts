@@ -1,1 +1,79 @@
-console.log('placeholder');
+import 'reflect-metadata';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module.js';
+import { configureApp, FASTIFY_OPTIONS } from './app.setup.js';
+import { ConfigValidationError, loadHttpConfig, validateEnvironment } from './config/index.js';
+import { ExitCode } from './exit-codes.js';
+import { StartupRefusedError } from './gpu/gpu.startup.js';
+import { ShutdownState } from './health/shutdown.state.js';
+import { rootLogger } from './logging/root-logger.js';
+
+/**
+ * Process entry: validate configuration, start Nest (the GPU check runs before the server
+ * listens), and own the process's fate: the exit codes, the one fatal line, and the SIGTERM
+ * drain (readiness 503 first, requests finish, NVML shuts down once, exit 0).
+ */
+async function main(): Promise<void> {
+  try {
+    validateEnvironment(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigValidationError)) throw error;
+    rootLogger().fatal({ reason: 'config_invalid', exitCode: ExitCode.CONFIG_INVALID, issues: error.issues }, error.message);
+    process.exit(ExitCode.CONFIG_INVALID);
+  }
+  const http = loadHttpConfig(process.env);
+  const logger = rootLogger(http);
+
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, new FastifyAdapter(FASTIFY_OPTIONS), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  configureApp(app, http);
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    app.get(ShutdownState).begin(signal);
+    logger.info({ signal, drainDelayMs: http.drainDelayMs }, `${signal} received: readiness answers 503 while draining for ${http.drainDelayMs} ms`);
+    setTimeout(() => {
+      logger.error({ shutdownTimeoutMs: http.shutdownTimeoutMs }, 'shutdown did not finish in time; exiting');
+      process.exit(process.exitCode || ExitCode.UNEXPECTED);
+    }, http.shutdownTimeoutMs).unref();
+    await sleep(http.drainDelayMs);
+    await app.close();
+    logger.info({ exitCode: process.exitCode ?? ExitCode.OK }, 'stopped');
+    process.exit(process.exitCode ?? ExitCode.OK);
+  };
+  process.once('SIGTERM', (s) => void stop(s));
+  process.once('SIGINT', (s) => void stop(s));
+
+  try {
+    await app.listen({ port: http.port, host: http.host });
+  } catch (error) {
+    if (error instanceof StartupRefusedError) {
+      const first = error.problems[0]!;
+      logger.fatal(
+        {
+          reason: error.reason,
+          exitCode: error.exitCode,
+          ...(first.code !== undefined && { code: first.code, codeName: first.codeName, fn: first.fn }),
+          hint: error.hint,
+          problems: error.problems,
+        },
+        error.message,
+      );
+      await Promise.race([app.close().catch(() => undefined), sleep(2_000)]);
+      process.exit(error.exitCode);
+    }
+    throw error;
+  }
+  logger.info({ port: http.port, host: http.host }, `listening on http://${http.host}:${http.port}`);
+}
+
+main().catch((error: unknown) => {
+  rootLogger().fatal({ err: error, exitCode: ExitCode.UNEXPECTED }, `unexpected error: ${(error as Error).message}`);
+  process.exit(ExitCode.UNEXPECTED);
+});

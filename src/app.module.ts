@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { gpuConfig } from './config/gpu.config.js';
+import { healthConfig } from './config/health.config.js';
+import { httpConfig } from './config/http.config.js';
+import { GpuModule } from './gpu/gpu.module.js';
+import { HealthModule } from './health/health.module.js';
+import { LoggingModule } from './logging/logging.module.js';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [httpConfig, gpuConfig, healthConfig] }),
+    LoggingModule,
+    GpuModule,
+    HealthModule,
+  ],
+})
+export class AppModule {}

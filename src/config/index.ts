@@ -1,0 +1,26 @@
+import { ConfigValidationError, type ConfigIssue } from './env.js';
+import { loadGpuConfig } from './gpu.config.js';
+import { loadHealthConfig } from './health.config.js';
+import { loadHttpConfig } from './http.config.js';
+
+export { type ConfigIssue, ConfigValidationError } from './env.js';
+export { DEFAULT_IGNORED_XIDS, type GpuConfig, gpuConfig, loadGpuConfig } from './gpu.config.js';
+export { type HealthConfig, healthConfig, loadHealthConfig } from './health.config.js';
+export { type HttpConfig, httpConfig, loadHttpConfig } from './http.config.js';
+
+/**
+ * Validates every feature's settings at once, so one run reports every invalid variable.
+ * @throws ConfigValidationError listing each variable and the rule it breaks.
+ */
+export function validateEnvironment(env: NodeJS.ProcessEnv): void {
+  const issues: ConfigIssue[] = [];
+  for (const load of [loadHttpConfig, loadGpuConfig, loadHealthConfig]) {
+    try {
+      load(env);
+    } catch (error) {
+      if (!(error instanceof ConfigValidationError)) throw error;
+      issues.push(...error.issues);
+    }
+  }
+  if (issues.length > 0) throw new ConfigValidationError(issues);
+}

@@ -1,0 +1,143 @@
+import { type Effect, type Finding, GPU_POLICY, type GpuReason } from './gpu.policy.js';
+
+/** A GPU's health as probes report it. */
+export type GpuStatus = 'up' | 'degraded' | 'down';
+
+/** A finding that is in effect, with its history. */
+export interface ActiveFinding extends Finding {
+  effect: Effect;
+  sinceMs: number;
+  lastSeenMs: number;
+  /** Good samples since it was last seen (transient findings clear after enough of them). */
+  goodSamples: number;
+  /** NVML re-initialisations done before it was raised (hardware findings need a later one). */
+  generation: number;
+}
+
+/** A change of status. */
+export interface StatusChange {
+  from: GpuStatus;
+  to: GpuStatus;
+  atMs: number;
+  /** How long the GPU was in `from`, ms. */
+  previousDurationMs: number;
+  findings: ActiveFinding[];
+}
+
+/**
+ * One GPU's findings and the status they add up to, with the hysteresis of the policy table:
+ * transient findings need several good samples to clear, hardware findings a re-initialisation
+ * followed by a normal answer, the others clear when the condition is gone.
+ */
+export class GpuHealthState {
+  private readonly active = new Map<GpuReason, ActiveFinding>();
+  private current: GpuStatus = 'up';
+  private sinceMs: number;
+
+  constructor(nowMs: number) {
+    this.sinceMs = nowMs;
+  }
+
+  get status(): GpuStatus {
+    return this.current;
+  }
+
+  get statusSinceMs(): number {
+    return this.sinceMs;
+  }
+
+  findings(): ActiveFinding[] {
+    return [...this.active.values()];
+  }
+
+  has(reason: GpuReason): boolean {
+    return this.active.has(reason);
+  }
+
+  /**
+   * Applies a completed sample: `findings` is everything it showed; `answered` is false when the
+   * device failed as a whole; `generation` counts NVML re-initialisations so far.
+   */
+  observeSample(findings: readonly Finding[], answered: boolean, generation: number, recoverySamples: number, nowMs: number): StatusChange | null {
+    const seen = new Set<GpuReason>();
+    for (const finding of findings) {
+      seen.add(finding.reason);
+      this.upsert(finding, generation, nowMs);
+    }
+    for (const [reason, finding] of this.active) {
+      if (seen.has(reason)) continue;
+      const { class: kind } = GPU_POLICY[reason];
+      if (kind === 'transient') {
+        finding.goodSamples++;
+        if (finding.goodSamples >= recoverySamples) this.active.delete(reason);
+      } else if (kind === 'hardware') {
+        if (answered && generation > finding.generation) this.active.delete(reason);
+      } else {
+        this.active.delete(reason);
+      }
+    }
+    return this.recompute(nowMs);
+  }
+
+  /** Raises a finding outside a sample (a call past its deadline, an XID event). */
+  raise(finding: Finding, generation: number, nowMs: number): StatusChange | null {
+    this.upsert(finding, generation, nowMs);
+    return this.recompute(nowMs);
+  }
+
+  /** Age of the oldest restart-class finding, ms; null when there is none. */
+  restartClassAgeMs(nowMs: number): number | null {
+    let oldest: number | null = null;
+    for (const f of this.active.values()) {
+      if (GPU_POLICY[f.reason].class === 'restart') oldest = Math.min(oldest ?? f.sinceMs, f.sinceMs);
+    }
+    return oldest === null ? null : nowMs - oldest;
+  }
+
+  /** Whether a hardware or restart-class finding asks for NVML to be re-initialised. */
+  wantsReinit(): boolean {
+    for (const f of this.active.values()) {
+      const kind = GPU_POLICY[f.reason].class;
+      if (kind === 'hardware' || kind === 'restart' || f.reason === 'nvml_uninitialized') return true;
+    }
+    return false;
+  }
+
+  private upsert(finding: Finding, generation: number, nowMs: number): void {
+    const existing = this.active.get(finding.reason);
+    if (existing) {
+      Object.assign(existing, finding, { lastSeenMs: nowMs, goodSamples: 0 });
+      return;
+    }
+    this.active.set(finding.reason, {
+      ...finding,
+      effect: GPU_POLICY[finding.reason].readiness,
+      sinceMs: nowMs,
+      lastSeenMs: nowMs,
+      goodSamples: 0,
+      generation,
+    });
+  }
+
+  private recompute(nowMs: number): StatusChange | null {
+    let next: GpuStatus = 'up';
+    for (const f of this.active.values()) {
+      if (f.effect === 'fail') {
+        next = 'down';
+        break;
+      }
+      if (f.effect === 'warn') next = 'degraded';
+    }
+    if (next === this.current) return null;
+    const change: StatusChange = {
+      from: this.current,
+      to: next,
+      atMs: nowMs,
+      previousDurationMs: nowMs - this.sinceMs,
+      findings: this.findings(),
+    };
+    this.current = next;
+    this.sinceMs = nowMs;
+    return change;
+  }
+}

@@ -1,0 +1,163 @@
+import { BadRequestException, Controller, Get, Header, HttpStatus, Inject, Query, Res, ServiceUnavailableException } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { DiskHealthIndicator, HealthCheckService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
+import { healthConfig } from '../config/health.config.js';
+import { GpuHealthIndicator } from '../gpu/gpu.health.js';
+import { GpuMonitor } from '../gpu/gpu.monitor.js';
+import { HealthResponseDto, TransitionsDto } from './health.dto.js';
+import { ProcessHealthIndicator } from './process.health.js';
+import { ShutdownState } from './shutdown.state.js';
+
+type Check = () => HealthIndicatorResult | Promise<HealthIndicatorResult>;
+type Probe = 'livez' | 'readyz' | 'startupz' | 'healthz';
+
+const NO_STORE = 'no-cache, no-store, must-revalidate';
+
+/**
+ * Kubernetes probes on Terminus. Liveness looks at the process only (and at NVML errors that
+ * only a restart cures); readiness at the GPUs, heap and disk; start-up at the fail-fast check.
+ * Answers are 200 or 503, never 500; `?verbose` lists every check as the API server's
+ * `/readyz?verbose` does, `?exclude=<check>` skips checks.
+ */
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  private readonly live: Record<string, Check>;
+  private readonly ready: Record<string, Check>;
+  private readonly startup: Record<string, Check>;
+
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly disk: DiskHealthIndicator,
+    private readonly process: ProcessHealthIndicator,
+    private readonly gpu: GpuHealthIndicator,
+    private readonly shutdown: ShutdownState,
+    private readonly monitor: GpuMonitor,
+    @Inject(healthConfig.KEY) private readonly config: ConfigType<typeof healthConfig>,
+  ) {
+    this.live = {
+      'event-loop': () => this.process.eventLoop('event-loop'),
+      heap: () => this.process.heap('heap'),
+      nvml: () => this.gpu.isAlive('nvml'),
+    };
+    this.ready = {
+      shutdown: () => this.shutdown.check('shutdown'),
+      gpu: () => this.gpu.isReady('gpu'),
+      heap: () => this.process.heap('heap'),
+      disk: () => this.disk.checkStorage('disk', { path: this.config.diskPath, thresholdPercent: this.config.diskMaxUsedRatio }),
+    };
+    this.startup = { startup: () => this.gpu.isStarted('startup') };
+  }
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness probe', description: 'Event-loop delay, heap against heap_size_limit, and NVML errors that only a restart cures. Never samples a GPU.' })
+  @ProbeDocs(['event-loop', 'heap', 'nvml'])
+  liveness(@Query('verbose') verbose: string | undefined, @Query('exclude') exclude: string | string[] | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | string> {
+    return this.run('livez', this.live, verbose, exclude, reply);
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness probe', description: 'Every selected GPU (by UUID), heap and disk; 503 `shutting_down` while draining after SIGTERM.' })
+  @ProbeDocs(['shutdown', 'gpu', 'heap', 'disk'])
+  readiness(@Query('verbose') verbose: string | undefined, @Query('exclude') exclude: string | string[] | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | string> {
+    return this.run('readyz', this.ready, verbose, exclude, reply);
+  }
+
+  @Get('startup')
+  @ApiOperation({ summary: 'Start-up probe', description: '200 once the fail-fast GPU check has passed (the server does not listen before).' })
+  @ProbeDocs(['startup'])
+  startupProbe(@Query('verbose') verbose: string | undefined, @Query('exclude') exclude: string | string[] | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | string> {
+    return this.run('startupz', this.startup, verbose, exclude, reply);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Every check', description: 'Liveness, readiness and start-up checks together.' })
+  @ProbeDocs(['event-loop', 'heap', 'nvml', 'shutdown', 'gpu', 'disk', 'startup'])
+  all(@Query('verbose') verbose: string | undefined, @Query('exclude') exclude: string | string[] | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | string> {
+    return this.run('healthz', { ...this.live, ...this.ready, ...this.startup }, verbose, exclude, reply);
+  }
+
+  @Get('transitions')
+  @Header('Cache-Control', NO_STORE)
+  @ApiOperation({ summary: 'Recent GPU status changes', description: 'The last 100 transitions with cause, time and how long the previous status lasted.' })
+  @ApiOkResponse({ type: TransitionsDto })
+  transitions(): TransitionsDto {
+    return { transitions: this.monitor.recentTransitions() };
+  }
+
+  private async run(
+    probe: Probe,
+    checks: Record<string, Check>,
+    verbose: string | undefined,
+    exclude: string | string[] | undefined,
+    reply: FastifyReply,
+  ): Promise<HealthCheckResult | string> {
+    const excluded = parseExclude(exclude, checks);
+    const wantVerbose = parseVerbose(verbose);
+    const names = Object.keys(checks).filter((name) => !excluded.has(name));
+    let result: HealthCheckResult;
+    try {
+      result = await this.health.check(names.map((name) => () => guard(name, checks[name]!)));
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      result = error.getResponse() as HealthCheckResult;
+    }
+    if (this.shutdown.draining && 'shutdown' in checks && !excluded.has('shutdown')) result.status = 'shutting_down';
+    const ok = result.status === 'ok' || result.status === 'degraded';
+    reply.status(ok ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
+    reply.header('Cache-Control', NO_STORE);
+    if (!wantVerbose) return result;
+    reply.type('text/plain; charset=utf-8');
+    return verboseText(probe, Object.keys(checks), excluded, result, ok);
+  }
+}
+
+/** Runs one check; anything it throws becomes `down` for that check (never an HTTP 500). */
+async function guard(name: string, check: Check): Promise<HealthIndicatorResult> {
+  try {
+    return await check();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { [name]: { status: 'down', reason: 'check_failed', message } };
+  }
+}
+
+function parseExclude(exclude: string | string[] | undefined, checks: Record<string, Check>): Set<string> {
+  const names = (Array.isArray(exclude) ? exclude : exclude === undefined ? [] : [exclude]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(n in checks));
+  if (unknown.length > 0) {
+    throw new BadRequestException(`unknown check ${unknown.join(', ')}; checks here: ${Object.keys(checks).join(', ')}`);
+  }
+  return new Set(names);
+}
+
+function parseVerbose(verbose: string | undefined): boolean {
+  if (verbose === undefined || verbose === 'false' || verbose === '0') return false;
+  if (verbose === '' || verbose === 'true' || verbose === '1') return true;
+  throw new BadRequestException('verbose takes no value, or true/false');
+}
+
+/** The Kubernetes API server's verbose format: one `[+]name ok` / `[-]name failed` line per check. */
+function verboseText(probe: Probe, names: string[], excluded: Set<string>, result: HealthCheckResult, ok: boolean): string {
+  const lines = names.map((name) => {
+    if (excluded.has(name)) return `[+]${name} excluded: ok`;
+    const detail = result.details[name] as Record<string, unknown> | undefined;
+    if (!detail || detail.status === 'down') return `[-]${name} failed: ${String(detail?.reason ?? detail?.message ?? 'down')}`;
+    return detail.status === 'degraded' ? `[+]${name} ok (degraded)` : `[+]${name} ok`;
+  });
+  const status = result.status === 'shutting_down' ? 'failed: shutting down' : ok ? 'passed' : 'failed';
+  return `${lines.join('\n')}\n${probe} check ${status}\n`;
+}
+
+/** OpenAPI for a probe: query parameters and both answers. */
+function ProbeDocs(checks: string[]): MethodDecorator {
+  return (target, key, descriptor) => {
+    ApiQuery({ name: 'verbose', required: false, description: 'List every check as text, one `[+]name ok` / `[-]name failed` line each', allowEmptyValue: true, schema: { type: 'string', enum: ['', 'true', 'false', '1', '0'] } })(target, key, descriptor);
+    ApiQuery({ name: 'exclude', required: false, description: `Checks to skip (repeat or comma-separate): ${checks.join(', ')}`, schema: { type: 'array', items: { type: 'string', enum: checks } }, style: 'form', explode: true })(target, key, descriptor);
+    ApiProduces('application/json', 'text/plain')(target, key, descriptor);
+    ApiOkResponse({ type: HealthResponseDto, description: 'Healthy (status ok or degraded)' })(target, key, descriptor);
+    ApiServiceUnavailableResponse({ type: HealthResponseDto, description: 'A check is down, or the service is shutting down' })(target, key, descriptor);
+  };
+}
