@@ -310,7 +310,7 @@ function memoryOf(identity: NvmlDeviceIdentity, selectedMigUuids: string[] | nul
 /** Health problems first: they explain count problems that follow from them. */
 function sortProblems(problems: StartupProblem[]): StartupProblem[] {
   const order = ['startup_timeout', 'gpu_unhealthy'];
-  return [...problems].sort((a, b) => {
+  return problems.toSorted((a, b) => {
     const ia = order.indexOf(a.reason);
     const ib = order.indexOf(b.reason);
     return (ia < 0 ? order.length : ia) - (ib < 0 ? order.length : ib);
