@@ -106,3 +106,21 @@ export function nvmlReturnName(code: number): string {
 export function nvmlReturnText(code: number): string {
   return NVML_RETURN_TEXTS[code] ?? `Unknown NVML return code ${code}`;
 }
+
+/**
+ * Codes that mean the device (or the whole driver) cannot answer at all, as opposed to one
+ * reading being unavailable: a sample stops at the first of these and reports it as `failure`.
+ */
+export const NVML_DEVICE_FAILURES: ReadonlySet<number> = new Set([
+  NvmlReturn.UNINITIALIZED,
+  NvmlReturn.INVALID_ARGUMENT,
+  NvmlReturn.DRIVER_NOT_LOADED,
+  NvmlReturn.IRQ_ISSUE,
+  NvmlReturn.LIBRARY_NOT_FOUND,
+  NvmlReturn.GPU_IS_LOST,
+  NvmlReturn.RESET_REQUIRED,
+  NvmlReturn.OPERATING_SYSTEM,
+  NvmlReturn.LIB_RM_VERSION_MISMATCH,
+  NvmlReturn.GPU_NOT_FOUND,
+  NvmlReturn.UNKNOWN,
+]);

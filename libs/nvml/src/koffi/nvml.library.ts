@@ -6,7 +6,7 @@ import {
   NvmlError,
   NvmlLibraryLoadError,
 } from '../nvml.errors.js';
-import { NvmlReturn, nvmlReturnName, nvmlReturnText } from '../nvml.return-codes.js';
+import { NVML_DEVICE_FAILURES, NvmlReturn, nvmlReturnName, nvmlReturnText } from '../nvml.return-codes.js';
 import type {
   NvmlDeviceEnumerationFailure,
   NvmlDeviceIdentity,
@@ -30,24 +30,6 @@ import {
   off,
 } from './nvml.structs.js';
 import { FN_INDEX, NVML_FUNCTIONS, type Op, OPS, PROTOTYPES, SYMBOLS } from './nvml.symbols.js';
-
-/**
- * Codes that mean the device (or the whole driver) cannot answer at all, as opposed to one
- * reading being unavailable. Sampling stops at the first of these.
- */
-const DEVICE_FAILURES: ReadonlySet<number> = new Set([
-  NvmlReturn.UNINITIALIZED,
-  NvmlReturn.INVALID_ARGUMENT,
-  NvmlReturn.DRIVER_NOT_LOADED,
-  NvmlReturn.IRQ_ISSUE,
-  NvmlReturn.LIBRARY_NOT_FOUND,
-  NvmlReturn.GPU_IS_LOST,
-  NvmlReturn.RESET_REQUIRED,
-  NvmlReturn.OPERATING_SYSTEM,
-  NvmlReturn.LIB_RM_VERSION_MISMATCH,
-  NvmlReturn.GPU_NOT_FOUND,
-  NvmlReturn.UNKNOWN,
-]);
 
 const NVML_TEMPERATURE_GPU = 0;
 const NVML_TEMPERATURE_THRESHOLD_SHUTDOWN = 0;
@@ -484,7 +466,7 @@ export class NvmlLibrary {
 
   private memoryUnavailable(rc: number, op: Op, errors: NvmlDeviceSample['errors'], soft: boolean): void {
     const error = callError(rc, this.symbol(op), this.errorText(rc));
-    if (!soft && DEVICE_FAILURES.has(rc)) throw new DeviceFailure(error);
+    if (!soft && NVML_DEVICE_FAILURES.has(rc)) throw new DeviceFailure(error);
     errors.memoryTotalBytes = error;
     errors.memoryReservedBytes = error;
     errors.memoryUsedBytes = error;
@@ -552,7 +534,7 @@ export class NvmlLibrary {
       handles = this.migHandles(h);
     } catch (error) {
       if (!(error instanceof NvmlError)) throw error;
-      if (DEVICE_FAILURES.has(error.code)) throw new DeviceFailure(error.toJSON());
+      if (NVML_DEVICE_FAILURES.has(error.code)) throw new DeviceFailure(error.toJSON());
       errors.migDevices = error.toJSON();
       return;
     }
@@ -613,7 +595,7 @@ export class NvmlLibrary {
   private field(rc: number, op: Op, key: NvmlReadingName, errors: NvmlDeviceSample['errors']): boolean {
     if (rc === 0) return true;
     const error = callError(rc, this.symbol(op), this.errorText(rc));
-    if (DEVICE_FAILURES.has(rc)) throw new DeviceFailure(error);
+    if (NVML_DEVICE_FAILURES.has(rc)) throw new DeviceFailure(error);
     errors[key] = error;
     return false;
   }
