@@ -901,8 +901,13 @@ static int parse_text(parser_t *p, char *text) {
     char *line = s;
     s = nl ? nl + 1 : NULL;
     /* comments: '#' or ';' first, or '#' after whitespace */
+    char quote = 0;
     for (char *q = line; *q; q++) {
-      if (*q == '#' && (q == line || isspace((unsigned char)q[-1]))) {
+      if (quote) {
+        if (*q == quote) quote = 0;
+      } else if (*q == '"') {
+        quote = *q;
+      } else if (*q == '#' && (q == line || isspace((unsigned char)q[-1]))) {
         *q = 0;
         break;
       }

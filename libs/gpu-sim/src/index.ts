@@ -1,0 +1,31 @@
+export { readSimCounters, SIM_COUNTERS_LAYOUT, type SimCounter } from './counters.js';
+export {
+  ensureSimBuilt,
+  presetPath,
+  simBuildDir,
+  simDriverPath,
+  simEnv,
+  simPaths,
+  type SimEnvOptions,
+  type SimLibraryPaths,
+  type SimVariant,
+} from './paths.js';
+export {
+  PRESET_NAMES,
+  renderScenario,
+  updateScenario,
+  writeScenario,
+  type SimBytes,
+  type SimCudaFault,
+  type SimFault,
+  type SimGpu,
+  type SimMigDevice,
+  type SimPresetName,
+  type SimProcess,
+  type SimReturnCode,
+  type SimScenario,
+  type SimSystem,
+  type SimUnsupported,
+  type SimWindow,
+  type SimXidEvent,
+} from './scenario.js';
