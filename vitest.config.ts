@@ -6,7 +6,6 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   plugins: [tsconfigPaths()],
   test: {
-    globalSetup: [],
     projects: [
       {
         extends: true,
@@ -28,6 +27,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'gpu', include: ['test/gpu/**/*.gpu-spec.ts'], testTimeout: 60_000, fileParallelism: false },
+      },
+      {
+        extends: true,
+        test: { name: 'browser', include: ['test/browser/**/*.browser-spec.ts'], testTimeout: 120_000, hookTimeout: 120_000 },
       },
     ],
   },
