@@ -10,7 +10,7 @@ export interface ActiveFinding extends Finding {
   lastSeenMs: number;
   /** Good samples since it was last seen (transient findings clear after enough of them). */
   goodSamples: number;
-  /** NVML re-initialisations done before it was raised (hardware findings need a later one). */
+  /** NVML re-initialisations done when it was last seen (hardware findings need a later one). */
   generation: number;
 }
 
@@ -106,7 +106,8 @@ export class GpuHealthState {
   private upsert(finding: Finding, generation: number, nowMs: number): void {
     const existing = this.active.get(finding.reason);
     if (existing) {
-      Object.assign(existing, finding, { lastSeenMs: nowMs, goodSamples: 0 });
+      // Seen again: a hardware finding now needs a re-initialisation after this sighting.
+      Object.assign(existing, finding, { lastSeenMs: nowMs, goodSamples: 0, generation });
       return;
     }
     this.active.set(finding.reason, {
