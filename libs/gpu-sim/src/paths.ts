@@ -69,7 +69,7 @@ export function ensureSimBuilt(): SimLibraryPaths {
       execFileSync('bash', [join(PACKAGE_DIR, 'build.sh')], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
-      throw new Error(`gpu-sim build failed: ${e.stderr ?? e.message}`);
+      throw new Error(`gpu-sim build failed: ${e.stderr ?? e.message}`, { cause: err });
     }
   }
   return simPaths();

@@ -293,7 +293,7 @@ export function renderScenario(s: SimScenario): string {
     if (sys.gpuCount !== undefined) out.push(line('gpu_count', sys.gpuCount));
   }
 
-  const gpus = (s.gpus ?? []).map((g, i) => ({ g, index: g.index ?? i })).sort((a, b) => a.index - b.index);
+  const gpus = (s.gpus ?? []).map((g, i) => ({ g, index: g.index ?? i })).toSorted((a, b) => a.index - b.index);
   for (const { g, index } of gpus) {
     out.push('', `[gpu ${index}]`);
     for (const [prop, key] of GPU_KEYS) {
@@ -302,7 +302,7 @@ export function renderScenario(s: SimScenario): string {
     }
     if (g.processes) out.push(`processes = ${g.processes.map(processEntry).join(', ')}`);
     if (g.unsupported) out.push(`unsupported = ${g.unsupported.join(', ')}`);
-    const migs = (g.migDevices ?? []).map((m, i) => ({ m, mi: m.index ?? i })).sort((a, b) => a.mi - b.mi);
+    const migs = (g.migDevices ?? []).map((m, i) => ({ m, mi: m.index ?? i })).toSorted((a, b) => a.mi - b.mi);
     for (const { m, mi } of migs) {
       out.push('', `[gpu ${index} mig ${mi}]`);
       for (const [prop, key] of MIG_KEYS) {

@@ -1043,9 +1043,10 @@ int main(int argc, char **argv) {
         struct timespec ts = {0, 5 * 1000000L};
         nanosleep(&ts, NULL);
       } while (now_ms() - start < (double)until_ms);
-      char extra[256];
-      snprintf(extra, sizeof extra, "\"until\":{\"want\":\"%s\",\"matched\":%s,\"attempts\":%ld,\"waitedMs\":%.1f}",
-               until, ok ? "true" : "false", attempts, now_ms() - start);
+      char want[2048], extra[2400];
+      json_str(want, sizeof want, until);
+      snprintf(extra, sizeof extra, "\"until\":{\"want\":%s,\"matched\":%s,\"attempts\":%ld,\"waitedMs\":%.1f}", want,
+               ok ? "true" : "false", attempts, now_ms() - start);
       emit(c->name, args, nargs, &r, ms, NULL, extra);
       continue;
     }
