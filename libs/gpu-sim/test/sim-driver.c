@@ -759,6 +759,14 @@ static void c_cu_alloc(char **a, result_t *r) {
   if (!r->rc) value_fmt(r, "\"0x%llx\"", p);
 }
 
+static void c_cu_alloc_raw(char **a, result_t *r) {
+  __typeof__(&cuMemAlloc_v2) alloc = CUF(cuMemAlloc_v2);
+  NEED(r, alloc, "cuMemAlloc_v2");
+  CUdeviceptr p = 0;
+  set_rc(r, alloc(&p, (size_t)strtoull(a[0], NULL, 0)));
+  if (!r->rc) value_fmt(r, "\"0x%llx\"", p);
+}
+
 static void c_cu_ctx(char **a, result_t *r) {
   (void)a;
   __typeof__(&cuCtxGetCurrent) f = CUF(cuCtxGetCurrent);
@@ -858,6 +866,7 @@ static const command_t commands[] = {
     {"cu_devices", 0, 0, c_cu_devices, "every CUDA device: name, uuids, pci, cc, sms"},
     {"cu_smoke", 1, 2, c_cu_smoke, "context + alloc + memset + copies + free + release on O [BYTES]"},
     {"cu_alloc", 2, 2, c_cu_alloc, "retain+set context on O, then cuMemAlloc_v2 BYTES"},
+    {"cu_alloc_raw", 1, 1, c_cu_alloc_raw, "cuMemAlloc_v2 BYTES in whatever context is current"},
     {"cu_ctx", 0, 0, c_cu_ctx, "cuCtxGetCurrent"},
     {"cu_error_name", 1, 1, c_cu_error_name, "cuGetErrorName CODE"},
     {"cu_error_string", 1, 1, c_cu_error_string, "cuGetErrorString CODE"},
