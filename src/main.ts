@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { exitNow } from '@app/ffi';
 import { AppModule } from './app.module.js';
 import { configureApp, FASTIFY_OPTIONS } from './app.setup.js';
 import { ConfigValidationError, loadHttpConfig, validateEnvironment } from './config/index.js';
@@ -13,7 +14,8 @@ import { rootLogger } from './logging/root-logger.js';
 /**
  * Process entry: validate configuration, start Nest (the GPU check runs before the server
  * listens), and own the process's fate: the exit codes, the one fatal line, and the SIGTERM
- * drain (readiness 503 first, requests finish, NVML shuts down once, exit 0).
+ * drain (readiness 503 first, requests finish, NVML shuts down once, exit 0). Exits go through
+ * `exitNow`, so a thread stuck in a hung driver call cannot keep the process alive.
  */
 async function main(): Promise<void> {
   try {
@@ -21,7 +23,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (!(error instanceof ConfigValidationError)) throw error;
     rootLogger().fatal({ reason: 'config_invalid', exitCode: ExitCode.CONFIG_INVALID, issues: error.issues }, error.message);
-    process.exit(ExitCode.CONFIG_INVALID);
+    exitNow(ExitCode.CONFIG_INVALID);
   }
   const http = loadHttpConfig(process.env);
   const logger = rootLogger(http);
@@ -40,12 +42,12 @@ async function main(): Promise<void> {
     logger.info({ signal, drainDelayMs: http.drainDelayMs }, `${signal} received: readiness answers 503 while draining for ${http.drainDelayMs} ms`);
     setTimeout(() => {
       logger.error({ shutdownTimeoutMs: http.shutdownTimeoutMs }, 'shutdown did not finish in time; exiting');
-      process.exit(process.exitCode || ExitCode.UNEXPECTED);
+      exitNow(Number(process.exitCode) || ExitCode.UNEXPECTED);
     }, http.shutdownTimeoutMs).unref();
     await sleep(http.drainDelayMs);
     await app.close();
     logger.info({ exitCode: process.exitCode ?? ExitCode.OK }, 'stopped');
-    process.exit(process.exitCode ?? ExitCode.OK);
+    exitNow(Number(process.exitCode ?? ExitCode.OK));
   };
   process.once('SIGTERM', (s) => void stop(s));
   process.once('SIGINT', (s) => void stop(s));
@@ -59,14 +61,16 @@ async function main(): Promise<void> {
         {
           reason: error.reason,
           exitCode: error.exitCode,
-          ...(first.code !== undefined && { code: first.code, codeName: first.codeName, fn: first.fn }),
+          ...(first.code !== undefined && { code: first.code }),
+          ...(first.codeName !== undefined && { codeName: first.codeName }),
+          ...(first.fn !== undefined && { fn: first.fn }),
           hint: error.hint,
           problems: error.problems,
         },
         error.message,
       );
       await Promise.race([app.close().catch(() => undefined), sleep(2_000)]);
-      process.exit(error.exitCode);
+      exitNow(error.exitCode);
     }
     throw error;
   }
@@ -75,5 +79,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   rootLogger().fatal({ err: error, exitCode: ExitCode.UNEXPECTED }, `unexpected error: ${(error as Error).message}`);
-  process.exit(ExitCode.UNEXPECTED);
+  exitNow(ExitCode.UNEXPECTED);
 });

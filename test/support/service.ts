@@ -120,3 +120,49 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Options for a service on the GPU simulator. */
+export interface SimServiceOptions extends StartOptions {
+  /** The scenario (a preset and overrides). */
+  scenario: import('@app/gpu-sim').SimScenario;
+}
+
+/** A service on the simulator, with its scenario file (rewrite it to change faults) and counters. */
+export interface SimService extends RunningService {
+  scenarioPath: string;
+  countersPath: string;
+  counters(): Record<string, import('@app/gpu-sim').SimCounter>;
+}
+
+/** Starts the built service on the GPU simulator with a scenario and a counters file. */
+export async function startSimService(options: SimServiceOptions): Promise<SimService> {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const sim = await import('@app/gpu-sim');
+  const dir = mkdtempSync(join(tmpdir(), 'gpu-service-'));
+  const scenarioPath = sim.writeScenario(options.scenario, dir);
+  const countersPath = join(dir, 'counters.bin');
+  const service = await startService({
+    ...options,
+    env: { ...sim.simEnv({ scenarioPath, countersPath }), ...options.env },
+  });
+  return Object.assign(service, { scenarioPath, countersPath, counters: () => sim.readSimCounters(countersPath) });
+}
+
+/** GET `path` and parse JSON; returns status, headers and body. */
+export async function getJson<T = Record<string, unknown>>(
+  base: string,
+  path: string,
+): Promise<{ status: number; headers: Headers; body: T; ms: number }> {
+  const started = performance.now();
+  const res = await fetch(base + path);
+  const text = await res.text();
+  const ms = performance.now() - started;
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // text/plain answers stay text.
+  }
+  return { status: res.status, headers: res.headers, body: body as T, ms };
+}
