@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { ensureSimBuilt, readSimCounters, writeScenario } from '@app/gpu-sim';
+import { ensureSimBuilt, readSimCounters, updateScenario, writeScenario, type SimScenario } from '@app/gpu-sim';
 
 import { pick, runDriver, startDriver } from './driver.js';
 
@@ -85,6 +85,39 @@ describe('call counters', () => {
     expect(c.cuInit?.calls).toBe(3);
     expect(c.cuMemAlloc_v2?.calls).toBe(3);
     expect(c.cuMemcpyDtoH_v2?.calls).toBe(6);
+    expect(Object.values(c).every((v) => v.inFlight === 0)).toBe(true);
+  });
+});
+
+describe('thread safety', () => {
+  it('eight threads hammering eight GPUs while the scenario is rewritten: every call succeeds and is counted', async () => {
+    const countersPath = countersFile();
+    const scenario = (temperatureCelsius: number): SimScenario => ({
+      preset: 'h100x8',
+      gpus: [{ index: 0, temperatureCelsius }],
+      faults: [{ function: 'nvmlDeviceGetTemperature', delayMs: 1 }],
+    });
+    const scenarioPath = writeScenario(scenario(41));
+    const args = ['init'];
+    for (let g = 0; g < 8; g++) args.push('bg', 'repeat', '300', g % 2 ? 'memory' : 'temp', `${g}`);
+    args.push('sync', 'join', 'until', 'value=55', '5000', 'temp', '0');
+    const driver = startDriver(args, { scenarioPath, countersPath });
+    expect((await driver.next()).rc).toBe(0);
+    // the sync line may come after some bg lines: read until it shows up
+    const early = [];
+    for (let l = await driver.next(); l.cmd !== 'sync'; l = await driver.next()) early.push(l);
+    updateScenario(scenarioPath, scenario(55));
+    driver.resume();
+    const lines = [...early, ...(await driver.finish())];
+    const bg = lines.filter((l) => l.thread === 'bg');
+    expect(bg).toHaveLength(8);
+    for (const l of bg) expect(new Set(l.rcs)).toEqual(new Set([0]));
+    const last = lines.find((l) => l.cmd === 'temp' && l.thread === undefined)!;
+    expect(last.until!.matched).toBe(true);
+    const c = readSimCounters(countersPath);
+    expect(c.nvmlDeviceGetTemperature!.calls).toBe(4 * 300 + last.until!.attempts);
+    expect(c.nvmlDeviceGetMemoryInfo!.calls).toBe(4 * 300);
+    expect(c.nvmlDeviceGetTemperature!.maxInFlight).toBeGreaterThanOrEqual(2);
     expect(Object.values(c).every((v) => v.inFlight === 0)).toBe(true);
   });
 });

@@ -8,7 +8,7 @@
  * Every line: {"cmd":..., "args":[...], "rc":N|null, "ms":elapsed, ...}.
  * Devices (D) are "0" (index), "uuid:GPU-...", "pci:0000:00:06.0" or "mig:G:M".
  * Meta commands:
- *   bg CMD ARGS...              run CMD on a new thread (its line says "thread":"bg")
+ *   bg [repeat N] CMD ARGS...   run CMD (N times) on a new thread (its line says "thread":"bg")
  *   join                        wait for all bg commands
  *   until rc=N|value=JSON MS CMD ARGS...  repeat CMD until it matches or MS pass
  *   repeat N CMD ARGS...        run CMD N times, report every rc
@@ -934,13 +934,30 @@ typedef struct {
   const command_t *c;
   char **args;
   int nargs;
+  long times; /* 0: a single run; else `repeat times` */
 } bg_job_t;
+
+static void emit_repeat(const command_t *c, char **args, int nargs, long times, result_t *r, const char *thread) {
+  char rcs[16384];
+  size_t o = (size_t)snprintf(rcs, sizeof rcs, "\"repeat\":%ld,\"rcs\":[", times);
+  double total = 0;
+  for (long k = 0; k < times && o < sizeof rcs - 16; k++) {
+    total += run_one(c, args, nargs, r);
+    o += (size_t)snprintf(rcs + o, sizeof rcs - o, "%s%ld", k ? "," : "", r->has_rc ? r->rc : -1L);
+  }
+  snprintf(rcs + o, sizeof rcs - o, "]");
+  emit(c->name, args, nargs, r, total, thread, rcs);
+}
 
 static void *bg_main(void *p) {
   bg_job_t *job = p;
   result_t *r = malloc(sizeof *r);
-  double ms = run_one(job->c, job->args, job->nargs, r);
-  emit(job->c->name, job->args, job->nargs, r, ms, "bg", NULL);
+  if (job->times > 0) {
+    emit_repeat(job->c, job->args, job->nargs, job->times, r, "bg");
+  } else {
+    double ms = run_one(job->c, job->args, job->nargs, r);
+    emit(job->c->name, job->args, job->nargs, r, ms, "bg", NULL);
+  }
   free(r);
   free(job);
   return NULL;
@@ -1011,6 +1028,12 @@ int main(int argc, char **argv) {
     if (strcmp(word, "bg") == 0) {
       bg = 1;
       i++;
+      if (i + 1 < argc && strcmp(argv[i], "repeat") == 0) {
+        times = num(argv[i + 1]);
+        i += 2;
+      } else {
+        times = 0;
+      }
     } else if (strcmp(word, "until") == 0 && i + 2 < argc) {
       until = argv[i + 1];
       until_ms = num(argv[i + 2]);
@@ -1037,7 +1060,7 @@ int main(int argc, char **argv) {
     i += nargs;
     if (bg) {
       bg_job_t *job = malloc(sizeof *job);
-      *job = (bg_job_t){c, args, nargs};
+      *job = (bg_job_t){c, args, nargs, times};
       if (bg_count < 64) pthread_create(&bg_threads[bg_count++], NULL, bg_main, job);
       continue;
     }
@@ -1060,15 +1083,7 @@ int main(int argc, char **argv) {
       continue;
     }
     if (repeat) {
-      char rcs[16384];
-      size_t o = (size_t)snprintf(rcs, sizeof rcs, "\"repeat\":%ld,\"rcs\":[", times);
-      double total = 0;
-      for (long k = 0; k < times && o < sizeof rcs - 16; k++) {
-        total += run_one(c, args, nargs, &r);
-        o += (size_t)snprintf(rcs + o, sizeof rcs - o, "%s%ld", k ? "," : "", r.has_rc ? r.rc : -1L);
-      }
-      snprintf(rcs + o, sizeof rcs - o, "]");
-      emit(c->name, args, nargs, &r, total, NULL, rcs);
+      emit_repeat(c, args, nargs, times, &r, NULL);
       continue;
     }
     double ms = run_one(c, args, nargs, &r);
