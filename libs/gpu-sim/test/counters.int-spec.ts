@@ -89,15 +89,16 @@ describe('call counters', () => {
   });
 });
 
+const hammered = (temperatureCelsius: number): SimScenario => ({
+  preset: 'h100x8',
+  gpus: [{ index: 0, temperatureCelsius }],
+  faults: [{ function: 'nvmlDeviceGetTemperature', delayMs: 1 }],
+});
+
 describe('thread safety', () => {
   it('eight threads hammering eight GPUs while the scenario is rewritten: every call succeeds and is counted', async () => {
     const countersPath = countersFile();
-    const scenario = (temperatureCelsius: number): SimScenario => ({
-      preset: 'h100x8',
-      gpus: [{ index: 0, temperatureCelsius }],
-      faults: [{ function: 'nvmlDeviceGetTemperature', delayMs: 1 }],
-    });
-    const scenarioPath = writeScenario(scenario(41));
+    const scenarioPath = writeScenario(hammered(41));
     const args = ['init'];
     for (let g = 0; g < 8; g++) args.push('bg', 'repeat', '300', g % 2 ? 'memory' : 'temp', `${g}`);
     args.push('sync', 'join', 'until', 'value=55', '5000', 'temp', '0');
@@ -106,7 +107,7 @@ describe('thread safety', () => {
     // the sync line may come after some bg lines: read until it shows up
     const early = [];
     for (let l = await driver.next(); l.cmd !== 'sync'; l = await driver.next()) early.push(l);
-    updateScenario(scenarioPath, scenario(55));
+    updateScenario(scenarioPath, hammered(55));
     driver.resume();
     const lines = [...early, ...(await driver.finish())];
     const bg = lines.filter((l) => l.thread === 'bg');
