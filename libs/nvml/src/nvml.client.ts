@@ -35,8 +35,9 @@ export interface NvmlEventWatch {
  */
 export abstract class NvmlClient {
   /**
-   * Loads `libnvidia-ml.so.1` on first use and calls `nvmlInit_v2`. Reference counted: each
-   * successful `init` needs one `shutdown`.
+   * Loads `libnvidia-ml.so.1` on first use and calls `nvmlInit_v2` when no reference is held
+   * (concurrent first calls share that call). Reference counted: each successful `init` holds
+   * one reference and needs one `shutdown`.
    * @throws NvmlLibraryLoadError when the library cannot be loaded (paths tried, loader text).
    * @throws NvmlError e.g. NVML_ERROR_DRIVER_NOT_LOADED (9), NVML_ERROR_LIB_RM_VERSION_MISMATCH (18).
    * @throws NvmlTimeoutError

@@ -53,6 +53,8 @@ export class ThreadedNvmlClient extends NvmlClient {
   private readonly eventStats: SharedArrayBuffer[] = [];
   private refs = 0;
   private shutDown = false;
+  /** The nvmlShutdown of the last reference, while it runs. */
+  private stopping: Promise<void> | null = null;
   private info: NvmlLibraryInfo | null = null;
 
   constructor(private readonly options: ThreadedNvmlClientOptions) {
@@ -69,19 +71,26 @@ export class ThreadedNvmlClient extends NvmlClient {
   }
 
   override async init(options?: NvmlCallOptions): Promise<NvmlLibraryInfo> {
-    const info = await this.pool.run<NvmlLibraryInfo>('init', [], { key: 'system:init', timeoutMs: this.timeout(options) });
+    // A shutdown of the last reference that is still running ends first; NVML then starts again.
+    if (this.stopping) await this.stopping.catch(() => undefined);
+    if (this.refs === 0) {
+      // Concurrent first calls share one nvmlInit_v2 (single flight on its key), and each of
+      // them holds a reference once it succeeds.
+      this.info = await this.pool.run<NvmlLibraryInfo>('init', [], { key: 'system:init', timeoutMs: this.timeout(options) });
+      this.shutDown = false;
+    }
     this.refs++;
-    this.shutDown = false;
-    this.info = info;
-    return info;
+    return this.info!;
   }
 
   override async shutdown(options?: NvmlCallOptions): Promise<void> {
     if (this.refs === 0) return;
-    if (this.refs === 1) await Promise.all([...this.watches].map((w) => w.stop()));
-    await this.pool.run('shutdown', [], { key: 'system:shutdown', timeoutMs: this.timeout(options) });
-    this.refs--;
-    if (this.refs === 0) this.shutDown = true;
+    if (this.refs > 1) {
+      this.refs--;
+      return;
+    }
+    this.stopping ??= this.stopLast(options).finally(() => (this.stopping = null));
+    return this.stopping;
   }
 
   override getSystemInfo(options?: NvmlCallOptions): Promise<NvmlSystemInfo> {
@@ -138,6 +147,14 @@ export class ThreadedNvmlClient extends NvmlClient {
       return Promise.reject(error as Error);
     }
     return this.pool.run<T>(op, args, { key, timeoutMs: this.timeout(options) });
+  }
+
+  /** nvmlShutdown for the last reference, after stopping the event watches. */
+  private async stopLast(options?: NvmlCallOptions): Promise<void> {
+    await Promise.all([...this.watches].map((w) => w.stop()));
+    await this.pool.run('shutdown', [], { key: 'system:shutdown', timeoutMs: this.timeout(options) });
+    this.refs = 0;
+    this.shutDown = true;
   }
 
   private assertLive(fn: string): void {
