@@ -94,15 +94,15 @@ export class ThreadedNvmlClient extends NvmlClient {
   }
 
   override getSystemInfo(options?: NvmlCallOptions): Promise<NvmlSystemInfo> {
-    return this.call('system', [], 'system:info', options);
+    return this.call('system', 'nvmlSystemGetDriverVersion', [], 'system:info', options);
   }
 
   override listDevices(options?: NvmlCallOptions): Promise<Array<NvmlDeviceIdentity | NvmlDeviceEnumerationFailure>> {
-    return this.call('list', [], 'system:list', options);
+    return this.call('list', 'nvmlDeviceGetCount_v2', [], 'system:list', options);
   }
 
   override sampleDevice(uuid: string, options?: NvmlCallOptions): Promise<NvmlDeviceSample> {
-    return this.call('sample', [uuid], `device:${uuid}`, options);
+    return this.call('sample', 'nvmlDeviceGetHandleByUUID', [uuid], `device:${uuid}`, options);
   }
 
   override async watchEvents(uuids: string[], eventTypes: number, listener: NvmlEventListener): Promise<NvmlEventWatch> {
@@ -140,9 +140,10 @@ export class ThreadedNvmlClient extends NvmlClient {
     return this.pool.runningKeys();
   }
 
-  private call<T>(op: string, args: unknown[], key: string, options?: NvmlCallOptions): Promise<T> {
+  /** Runs worker task `op`; after the last shutdown it is refused, naming `fn`, the first NVML function it would call. */
+  private call<T>(op: string, fn: string, args: unknown[], key: string, options?: NvmlCallOptions): Promise<T> {
     try {
-      this.assertLive(op);
+      this.assertLive(fn);
     } catch (error) {
       return Promise.reject(error as Error);
     }
