@@ -3,7 +3,8 @@
 #   build/sim/libnvidia-ml.so.1, build/sim/libcuda.so.1            (full API)
 #   build/sim/legacy/libnvidia-ml.so.1, build/sim/legacy/libcuda.so.1 (without the newer symbols)
 #   build/sim/sim-driver                                            (C test driver)
-# Incremental: only what is older than its inputs is rebuilt. Safe to run concurrently.
+# Incremental: only what is older than its inputs is rebuilt (a full build is a few seconds of
+# CPU). Safe to run concurrently (flock).
 # Env: CC (default cc), GPU_SIM_BUILD_DIR (default <repo>/build/sim), GPU_SIM_WERROR=0 to allow warnings.
 set -euo pipefail
 
@@ -13,13 +14,13 @@ out=${GPU_SIM_BUILD_DIR:-$root/build/sim}
 inc=$root/.tools/nvidia/include
 cc=${CC:-cc}
 
-mkdir -p "$out/obj/default" "$out/obj/legacy" "$out/legacy"
+mkdir -p "$out/obj/common" "$out/obj/default" "$out/obj/legacy" "$out/legacy"
 exec 9>"$out/.build.lock"
 flock 9
 
 [[ -s $inc/nvml.h ]] || "$root/scripts/fetch-nvidia-debian.sh"
 
-cflags=(-std=c11 -D_GNU_SOURCE -O2 -g -fPIC -fvisibility=hidden -pthread
+cflags=(-std=c11 -D_GNU_SOURCE -O1 -g -fPIC -fvisibility=hidden -pthread
   -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
   -I"$inc" -I"$here/native")
 [[ ${GPU_SIM_WERROR:-1} == 0 ]] || cflags+=(-Werror)
@@ -56,6 +57,8 @@ gen_presets() {
 gen_presets >"$out/obj/presets.c.tmp"
 if cmp -s "$out/obj/presets.c.tmp" "$out/obj/presets.c"; then
   rm -f "$out/obj/presets.c.tmp"
+  # same text, but keep its time after the newest preset so the outputs count as up to date
+  newer_than "$out/obj/presets.c" "$here"/presets/*.ini && touch "$out/obj/presets.c"
 else
   mv "$out/obj/presets.c.tmp" "$out/obj/presets.c"
 fi
@@ -65,18 +68,20 @@ common=(sim_errors sim_scenario sim_runtime sim_counters presets)
 
 src_of() { if [[ $1 == presets ]]; then echo "$out/obj/presets.c"; else echo "$here/native/$1.c"; fi; }
 
+# The shared units are built once; only the API units differ between the variants.
+compile() { # compile SRC OBJ [FLAGS...]
+  local src=$1 obj=$2
+  shift 2
+  if newer_than "$obj" "$src" "${headers[@]}"; then
+    ("$cc" "${cflags[@]}" "$@" -c "$src" -o "$obj.tmp" && mv "$obj.tmp" "$obj") &
+    pids+=($!)
+  fi
+}
 pids=()
-for variant in default legacy; do
-  vflags=()
-  [[ $variant == legacy ]] && vflags=(-DGPU_SIM_LEGACY=1)
-  for unit in "${common[@]}" sim_nvml sim_cuda; do
-    src=$(src_of "$unit")
-    obj=$out/obj/$variant/$unit.o
-    if newer_than "$obj" "$src" "${headers[@]}"; then
-      ("$cc" "${cflags[@]}" "${vflags[@]}" -c "$src" -o "$obj.tmp" && mv "$obj.tmp" "$obj") &
-      pids+=($!)
-    fi
-  done
+for unit in "${common[@]}"; do compile "$(src_of "$unit")" "$out/obj/common/$unit.o"; done
+for unit in sim_nvml sim_cuda; do
+  compile "$here/native/$unit.c" "$out/obj/default/$unit.o"
+  compile "$here/native/$unit.c" "$out/obj/legacy/$unit.o" -DGPU_SIM_LEGACY=1
 done
 fail=0
 for pid in ${pids[@]+"${pids[@]}"}; do wait "$pid" || fail=1; done
@@ -95,7 +100,7 @@ for variant in default legacy; do
   dir=$out
   [[ $variant == legacy ]] && dir=$out/legacy
   objs=()
-  for unit in "${common[@]}"; do objs+=("$out/obj/$variant/$unit.o"); done
+  for unit in "${common[@]}"; do objs+=("$out/obj/common/$unit.o"); done
   link "$dir/libnvidia-ml.so.1" libnvidia-ml.so.1 "${objs[@]}" "$out/obj/$variant/sim_nvml.o"
   link "$dir/libcuda.so.1" libcuda.so.1 "${objs[@]}" "$out/obj/$variant/sim_cuda.o"
 done

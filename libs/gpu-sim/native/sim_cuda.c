@@ -180,7 +180,7 @@ static int enumerate_locked(cudev_t *out) {
       if (strncasecmp(tok, "GPU-", 4) == 0)
         sim_strlcpy(prefix, tok, sizeof prefix);
       else
-        snprintf(prefix, sizeof prefix, "GPU-%s", tok);
+        snprintf(prefix, sizeof prefix, "GPU-%.96s", tok);
       int gpu = -1;
       for (int i = 0; i < nphys; i++) {
         if (uuid_prefix_eq(c->gpus[phys[i]].uuid, prefix)) gpu = phys[i], matches++;

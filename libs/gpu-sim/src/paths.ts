@@ -47,26 +47,28 @@ function mtime(path: string): number {
   return existsSync(path) ? statSync(path).mtimeMs : Number.NaN;
 }
 
+/** Whether an output is missing or older than the newest input. */
+function stale(outputs: string[], inputs: string[]): boolean {
+  const newest = Math.max(...inputs.map(mtime).filter((t) => !Number.isNaN(t)));
+  return outputs.some((o) => {
+    const t = mtime(o);
+    return Number.isNaN(t) || t < newest;
+  });
+}
+
 /**
  * Runs libs/gpu-sim/build.sh when an output is missing or older than a source (for a test
  * project's global setup). The build is incremental and safe to run from parallel workers.
  */
 export function ensureSimBuilt(): SimLibraryPaths {
-  const inputs = [
-    ...files(join(PACKAGE_DIR, 'native')),
-    ...files(join(PACKAGE_DIR, 'presets')),
-    join(PACKAGE_DIR, 'test', 'sim-driver.c'),
-    join(PACKAGE_DIR, 'build.sh'),
-  ];
-  const outputs = [...Object.values(simPaths()), ...Object.values(simPaths('legacy')), simDriverPath()];
-  const newestInput = Math.max(...inputs.map(mtime).filter((t) => !Number.isNaN(t)));
-  const stale = outputs.some((o) => {
-    const t = mtime(o);
-    return Number.isNaN(t) || t < newestInput;
-  });
-  if (stale) {
+  const native = files(join(PACKAGE_DIR, 'native'));
+  const script = join(PACKAGE_DIR, 'build.sh');
+  const libInputs = [...native, ...files(join(PACKAGE_DIR, 'presets')), script];
+  const driverInputs = [...native.filter((f) => f.endsWith('.h')), join(PACKAGE_DIR, 'test', 'sim-driver.c'), script];
+  const libs = [...Object.values(simPaths()), ...Object.values(simPaths('legacy'))];
+  if (stale(libs, libInputs) || stale([simDriverPath()], driverInputs)) {
     try {
-      execFileSync('bash', [join(PACKAGE_DIR, 'build.sh')], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+      execFileSync('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       throw new Error(`gpu-sim build failed: ${e.stderr ?? e.message}`, { cause: err });
