@@ -47,7 +47,7 @@ describe('call counters', () => {
     const countersPath = countersFile();
     const scenarioPath = writeScenario({
       preset: 'h200',
-      faults: [{ function: 'nvmlDeviceGetTemperature', delayMs: 1500 }],
+      faults: [{ function: 'nvmlDeviceGetTemperature', delayMs: 3000 }],
     });
     const driver = startDriver(
       ['init', 'bg', 'temp', '0', 'bg', 'temp', '0', 'bg', 'temp', '0', 'bg', 'temp', '0', 'sync', 'join'],
@@ -58,7 +58,7 @@ describe('call counters', () => {
     const during = await waitFor(
       () => readSimCounters(countersPath).nvmlDeviceGetTemperature,
       (t) => t?.inFlight === 4,
-      1400,
+      2500,
     );
     expect(during).toMatchObject({ calls: 4, inFlight: 4, maxInFlight: 4 });
     driver.resume();

@@ -33,8 +33,8 @@ describe('NVML faults', () => {
     const end = pick(lines, 'power', 2).until!;
     expect(start.matched).toBe(true);
     expect(end.matched).toBe(true);
-    expect(start.waitedMs).toBeGreaterThanOrEqual(250);
-    expect(start.waitedMs + end.waitedMs).toBeGreaterThanOrEqual(850);
+    expect(start.waitedMs).toBeGreaterThanOrEqual(150);
+    expect(start.waitedMs + end.waitedMs).toBeGreaterThanOrEqual(750);
   });
 
   it('a GPU lost (function = *, gpu = 2): every call for that GPU fails the same way, others work', async () => {
@@ -81,7 +81,7 @@ describe('NVML faults', () => {
     );
     expect(pick(lines, 'init', 0).rc).toBe(0);
     expect(pick(lines, 'temp', 0).rc).toBe(0);
-    expect(pick(lines, 'count').until!.waitedMs).toBeGreaterThanOrEqual(900);
+    expect(pick(lines, 'count').until!.waitedMs).toBeGreaterThanOrEqual(800);
     expect(pick(lines, 'temp', 1).rc).toBe(999);
     expect(pick(lines, 'shutdown').rc).toBe(999);
     expect(pick(lines, 'init', 1).rc).toBe(999);
