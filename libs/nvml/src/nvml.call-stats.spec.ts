@@ -73,7 +73,7 @@ describe('CallStatsWriter / CallStatsReader', () => {
     expect(le(10)).toBe(4);
     expect(le(5000)).toBe(5);
     expect(le('+Inf')).toBe(6);
-    expect([...init!.cumulativeBuckets].sort((a, b) => a - b)).toEqual(init!.cumulativeBuckets);
+    expect(init!.cumulativeBuckets.toSorted((a, b) => a - b)).toEqual(init!.cumulativeBuckets);
   });
 
   it('sums the blocks of several threads', () => {
