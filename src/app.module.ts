@@ -6,6 +6,7 @@ import { httpConfig } from './config/http.config.js';
 import { GpuModule } from './gpu/gpu.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 
 @Module({
   imports: [
@@ -13,6 +14,7 @@ import { LoggingModule } from './logging/logging.module.js';
     LoggingModule,
     GpuModule,
     HealthModule,
+    MetricsModule,
   ],
 })
 export class AppModule {}

@@ -1,0 +1,47 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import type { NvmlDeviceReadings } from '@app/nvml';
+import { GpuMonitor, type MonitoredGpu } from '../gpu/gpu.monitor.js';
+import { DRIVER_VERSION_LABEL, type GpuLabels, gpuLabels } from './gpu.labels.js';
+import { metricsConfig } from './metrics.config.js';
+
+/** dcgm-exporter's labels of one GPU: identity labels plus the driver version. */
+export type DcgmLabels = GpuLabels & { [DRIVER_VERSION_LABEL]: string };
+
+/** One monitored GPU with its labels, as the collectors see it at scrape time. */
+export interface GpuSeries {
+  gpu: MonitoredGpu;
+  labels: GpuLabels;
+  dcgmLabels: DcgmLabels;
+  /** The readings of the last completed sample; null before one, or when the device failed as a whole. */
+  readings: NvmlDeviceReadings | null;
+}
+
+/**
+ * Reads GpuMonitor's state for the collectors, without calling NVML: the GPUs in display order
+ * with their labels (built once per GPU, the identity is static) and their last readings.
+ */
+@Injectable()
+export class GpuSeriesSource {
+  private readonly cache = new Map<string, { labels: GpuLabels; dcgmLabels: DcgmLabels }>();
+
+  constructor(
+    private readonly monitor: GpuMonitor,
+    @Inject(metricsConfig.KEY) private readonly config: ConfigType<typeof metricsConfig>,
+  ) {}
+
+  list(): GpuSeries[] {
+    return this.monitor.list().map((gpu) => {
+      const uuid = gpu.inventory.identity.uuid;
+      let cached = this.cache.get(uuid);
+      if (!cached) {
+        const labels = gpuLabels(gpu.inventory.identity, this.config.hostname);
+        const driverVersion = this.monitor.getInventory()?.system.driverVersion ?? '';
+        cached = { labels, dcgmLabels: { ...labels, [DRIVER_VERSION_LABEL]: driverVersion } };
+        this.cache.set(uuid, cached);
+      }
+      const sample = gpu.sample;
+      return { gpu, ...cached, readings: sample && !sample.failure ? sample.readings : null };
+    });
+  }
+}
