@@ -22,7 +22,8 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'e2e', include: ['test/**/*.e2e-spec.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+        // One file at a time: each starts service processes, and the load tests need the CPU.
+        test: { name: 'e2e', include: ['test/**/*.e2e-spec.ts'], testTimeout: 60_000, hookTimeout: 60_000, fileParallelism: false },
       },
       {
         extends: true,

@@ -33,9 +33,15 @@ export class GpuHealthState {
   private readonly active = new Map<GpuReason, ActiveFinding>();
   private current: GpuStatus = 'up';
   private sinceMs: number;
+  private changes = 0;
 
   constructor(nowMs: number) {
     this.sinceMs = nowMs;
+  }
+
+  /** Increases whenever the findings change (for caching what is derived from them). */
+  get revision(): number {
+    return this.changes;
   }
 
   get status(): GpuStatus {
@@ -67,13 +73,12 @@ export class GpuHealthState {
     for (const [reason, finding] of this.active) {
       if (seen.has(reason)) continue;
       const { class: kind } = GPU_POLICY[reason];
-      if (kind === 'transient') {
-        finding.goodSamples++;
-        if (finding.goodSamples >= recoverySamples) this.active.delete(reason);
-      } else if (kind === 'hardware') {
-        if (answered && generation > finding.generation) this.active.delete(reason);
-      } else {
+      let clear = true;
+      if (kind === 'transient') clear = ++finding.goodSamples >= recoverySamples;
+      else if (kind === 'hardware') clear = answered && generation > finding.generation;
+      if (clear) {
         this.active.delete(reason);
+        this.changes++;
       }
     }
     return this.recompute(nowMs);
@@ -104,6 +109,7 @@ export class GpuHealthState {
   }
 
   private upsert(finding: Finding, generation: number, nowMs: number): void {
+    this.changes++;
     const existing = this.active.get(finding.reason);
     if (existing) {
       // Seen again: a hardware finding now needs a re-initialisation after this sighting.

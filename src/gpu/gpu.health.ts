@@ -4,7 +4,7 @@ import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/term
 import { gpuConfig } from '../config/gpu.config.js';
 import { GpuMonitor } from './gpu.monitor.js';
 import { GpuStartupCheck } from './gpu.startup-check.js';
-import { gpuView, type GpuView } from './gpu.view.js';
+import { type GpuSummary, gpuSummary, gpuView, type GpuView } from './gpu.view.js';
 
 /**
  * Terminus indicators for the GPUs. They gather facts from GpuMonitor and answer `up`,
@@ -20,24 +20,26 @@ export class GpuHealthIndicator {
   ) {}
 
   /**
-   * Readiness: every selected GPU by UUID with its status, reasons and readings, from a snapshot
-   * no older than GPU_SNAPSHOT_MAX_AGE_MS. `down` when fewer GPUs are healthy than
-   * GPU_MIN_HEALTHY_COUNT (default: all), `degraded` when one warns or is down but enough are up.
+   * Readiness: every selected GPU by UUID with its status and reasons (NVML code and name when
+   * an NVML error is behind it), from a snapshot no older than GPU_SNAPSHOT_MAX_AGE_MS. `down`
+   * when fewer GPUs are healthy than GPU_MIN_HEALTHY_COUNT (default: all), `degraded` when one
+   * warns or is down but enough are up. With `readings`, each GPU also carries every reading
+   * (as on /gpus); probes leave them out, since kubelet reads at most 10 KiB of a probe body.
    */
-  async isReady(key: string): Promise<HealthIndicatorResult> {
+  async isReady(key: string, readings = false): Promise<HealthIndicatorResult> {
     const check = this.indicators.check(key);
     const snapshotAgeMs = await this.monitor.fresh();
     const now = Date.now();
-    const gpus: Record<string, GpuView> = {};
+    const gpus: Record<string, GpuView | GpuSummary> = {};
     let healthy = 0;
     let degraded = false;
     for (const gpu of this.monitor.list()) {
-      const view = gpuView(gpu, now, false);
+      const view = readings ? gpuView(gpu, now, false) : gpuSummary(gpu);
       gpus[view.uuid] = view;
       if (view.status === 'up' || view.status === 'degraded') healthy++;
       if (view.status !== 'up') degraded = true;
     }
-    const total = Object.keys(gpus).length;
+    const total = this.monitor.list().length;
     const required = Math.min(this.config.minHealthyCount ?? total, total);
     const data = {
       simulated: this.monitor.getInventory()?.library.simulator !== null,

@@ -105,35 +105,65 @@ const READING_KEYS: ReadonlyArray<keyof FlatReadings> = [
   'remappedRowsFailure',
 ];
 
-/** Builds the API view of a monitored GPU. `withProcessNames` reads /proc (for /gpus only). */
-export function gpuView(gpu: MonitoredGpu, nowMs: number, withProcessNames = true): GpuView {
-  const { identity, selectedMigUuids } = gpu.inventory;
-  const findings = gpu.health.findings();
-  const lost = findings.some((f) => f.reason === 'gpu_lost');
-  const status: GpuViewStatus = lost ? 'lost' : gpu.health.status;
-  const sample = gpu.sample;
-  const failed = sample?.failure ?? null;
-  const readings = sample && !failed ? sample.readings : null;
-  const migEnabled = readings?.migEnabled ?? identity.migEnabled;
-  const withCode = findings.find((f) => f.nvmlCode !== undefined);
-  const deviceError = failed
-    ? { code: failed.code, name: failed.name }
-    : withCode
-      ? { code: withCode.nvmlCode!, name: withCode.nvmlName ?? nvmlReturnName(withCode.nvmlCode!) }
-      : null;
+/** A GPU's health in a probe answer: identity, status and why. */
+export interface GpuSummary {
+  uuid: string;
+  index: number;
+  name: string;
+  status: GpuViewStatus;
+  reasons: ReasonView[];
+  nvmlCode: number | null;
+  nvmlName: string | null;
+  sampledAt: string | null;
+}
 
-  const view = {
+const summaries = new WeakMap<MonitoredGpu, { sample: MonitoredGpu['sample']; revision: number; summary: GpuSummary }>();
+
+/** The probe-sized view of a monitored GPU (built once per sample or change of findings). */
+export function gpuSummary(gpu: MonitoredGpu): GpuSummary {
+  const cached = summaries.get(gpu);
+  if (cached && cached.sample === gpu.sample && cached.revision === gpu.health.revision) return cached.summary;
+  const summary = buildSummary(gpu);
+  summaries.set(gpu, { sample: gpu.sample, revision: gpu.health.revision, summary });
+  return summary;
+}
+
+function buildSummary(gpu: MonitoredGpu): GpuSummary {
+  const { identity } = gpu.inventory;
+  const findings = gpu.health.findings();
+  const failure = gpu.sample?.failure ?? null;
+  const withCode = findings.find((f) => f.nvmlCode !== undefined);
+  return {
     uuid: identity.uuid,
     index: identity.index,
     name: identity.name,
+    status: statusOf(gpu),
+    reasons: findings.map(reasonView),
+    nvmlCode: failure?.code ?? withCode?.nvmlCode ?? null,
+    nvmlName: failure?.name ?? (withCode ? (withCode.nvmlName ?? nvmlReturnName(withCode.nvmlCode!)) : null),
+    sampledAt: gpu.sample ? new Date(gpu.sample.sampledAtMs).toISOString() : null,
+  };
+}
+
+function statusOf(gpu: MonitoredGpu): GpuViewStatus {
+  return gpu.health.has('gpu_lost') ? 'lost' : gpu.health.status;
+}
+
+/** Builds the API view of a monitored GPU. `withProcessNames` reads /proc (for /gpus only). */
+export function gpuView(gpu: MonitoredGpu, nowMs: number, withProcessNames = true): GpuView {
+  const { identity, selectedMigUuids } = gpu.inventory;
+  const summary = gpuSummary(gpu);
+  const status = summary.status;
+  const sample = gpu.sample;
+  const readings = sample && !sample.failure ? sample.readings : null;
+  const migEnabled = readings?.migEnabled ?? identity.migEnabled;
+
+  const view = {
+    ...summary,
+    reasons: [...summary.reasons],
     serial: identity.serial,
     pciBusId: identity.pciBusId,
     computeCapability: identity.computeCapability ? `${identity.computeCapability.major}.${identity.computeCapability.minor}` : null,
-    status,
-    reasons: findings.map(reasonView),
-    nvmlCode: deviceError?.code ?? null,
-    nvmlName: deviceError?.name ?? null,
-    sampledAt: sample ? new Date(sample.sampledAtMs).toISOString() : null,
     ageMs: sample ? nowMs - sample.sampledAtMs : null,
     clockEventReasonNames: readings?.clockEventReasons != null ? clockEventNames(readings.clockEventReasons) : null,
     processes: readings?.processes ? readings.processes.map((p) => ({ pid: p.pid, name: withProcessNames ? processName(p.pid) : null, usedMemoryBytes: p.usedMemoryBytes })) : null,

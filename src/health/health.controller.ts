@@ -14,6 +14,7 @@ type Check = () => HealthIndicatorResult | Promise<HealthIndicatorResult>;
 type Probe = 'livez' | 'readyz' | 'startupz' | 'healthz';
 
 const NO_STORE = 'no-cache, no-store, must-revalidate';
+const DISK_CACHE_MS = 1000;
 
 /**
  * Kubernetes probes on Terminus. Liveness looks at the process only (and at NVML errors that
@@ -27,6 +28,7 @@ export class HealthController {
   private readonly live: Record<string, Check>;
   private readonly ready: Record<string, Check>;
   private readonly startup: Record<string, Check>;
+  private diskCache: { atMs: number; result: Promise<HealthIndicatorResult> } | null = null;
 
   constructor(
     private readonly health: HealthCheckService,
@@ -46,7 +48,7 @@ export class HealthController {
       shutdown: () => this.shutdown.check('shutdown'),
       gpu: () => this.gpu.isReady('gpu'),
       heap: () => this.process.heap('heap'),
-      disk: () => this.disk.checkStorage('disk', { path: this.config.diskPath, thresholdPercent: this.config.diskMaxUsedRatio }),
+      disk: () => this.diskUsage(),
     };
     this.startup = { startup: () => this.gpu.isStarted('startup') };
   }
@@ -59,7 +61,7 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness probe', description: 'Every selected GPU (by UUID), heap and disk; 503 `shutting_down` while draining after SIGTERM.' })
+  @ApiOperation({ summary: 'Readiness probe', description: 'Every selected GPU by UUID (status, reasons, NVML codes), heap and disk; 503 `shutting_down` while draining after SIGTERM. Readings are on /gpus and /health.' })
   @ProbeDocs(['shutdown', 'gpu', 'heap', 'disk'])
   readiness(@Query('verbose') verbose: string | undefined, @Query('exclude') exclude: string | string[] | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | string> {
     return this.run('readyz', this.ready, verbose, exclude, reply);
@@ -73,10 +75,10 @@ export class HealthController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Every check', description: 'Liveness, readiness and start-up checks together.' })
+  @ApiOperation({ summary: 'Every check', description: 'Liveness, readiness and start-up checks together; each GPU with every reading, as on /gpus.' })
   @ProbeDocs(['event-loop', 'heap', 'nvml', 'shutdown', 'gpu', 'disk', 'startup'])
   all(@Query('verbose') verbose: string | undefined, @Query('exclude') exclude: string | string[] | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | string> {
-    return this.run('healthz', { ...this.live, ...this.ready, ...this.startup }, verbose, exclude, reply);
+    return this.run('healthz', { ...this.live, ...this.ready, gpu: () => this.gpu.isReady('gpu', true), ...this.startup }, verbose, exclude, reply);
   }
 
   @Get('transitions')
@@ -85,6 +87,18 @@ export class HealthController {
   @ApiOkResponse({ type: TransitionsDto })
   transitions(): TransitionsDto {
     return { transitions: this.monitor.recentTransitions() };
+  }
+
+  /** Disk usage changes slowly: one statfs per second serves every probe in between. */
+  private diskUsage(): Promise<HealthIndicatorResult> {
+    const now = Date.now();
+    if (!this.diskCache || now - this.diskCache.atMs > DISK_CACHE_MS) {
+      this.diskCache = {
+        atMs: now,
+        result: this.disk.checkStorage('disk', { path: this.config.diskPath, thresholdPercent: this.config.diskMaxUsedRatio }),
+      };
+    }
+    return this.diskCache.result;
   }
 
   private async run(

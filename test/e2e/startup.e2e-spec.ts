@@ -149,9 +149,8 @@ describe('start-up on simulated GPUs', () => {
       const notes = service.records().filter((r) => String(r.msg).includes('does not report its memory'));
       expect(notes).toHaveLength(1);
       expect(notes[0]!.msg).toContain('NVIDIA GH200 480GB');
-      const ready = await getJson<{ details: { gpu: { gpus: Record<string, Record<string, unknown>> } } }>(service.baseUrl, '/health/ready');
-      expect(ready.status).toBe(200);
-      const gpu = Object.values(ready.body.details.gpu.gpus)[0]!;
+      expect((await getJson(service.baseUrl, '/health/ready')).status).toBe(200);
+      const gpu = (await getJson<{ gpus: Array<Record<string, unknown>> }>(service.baseUrl, '/gpus')).body.gpus[0]!;
       expect(gpu.memoryTotalBytes).toBeNull();
       expect(gpu.unavailable).toMatchObject({ memoryTotalBytes: { reason: 'not_supported', nvmlCode: 3 } });
     } finally {
