@@ -16,6 +16,7 @@ export default defineConfig({
         test: {
           name: 'int',
           include: ['test/**/*.int-spec.ts', 'libs/**/*.int-spec.ts'],
+          globalSetup: ['libs/gpu-sim/test/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
@@ -23,7 +24,14 @@ export default defineConfig({
       {
         extends: true,
         // One file at a time: each starts service processes, and the load tests need the CPU.
-        test: { name: 'e2e', include: ['test/**/*.e2e-spec.ts'], testTimeout: 60_000, hookTimeout: 60_000, fileParallelism: false },
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.e2e-spec.ts'],
+          globalSetup: ['libs/gpu-sim/test/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
       },
       {
         extends: true,
