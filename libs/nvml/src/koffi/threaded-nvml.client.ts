@@ -153,9 +153,14 @@ export class ThreadedNvmlClient extends NvmlClient {
   /** nvmlShutdown for the last reference, after stopping the event watches. */
   private async stopLast(options?: NvmlCallOptions): Promise<void> {
     await Promise.all([...this.watches].map((w) => w.stop()));
-    await this.pool.run('shutdown', [], { key: 'system:shutdown', timeoutMs: this.timeout(options) });
-    this.refs = 0;
-    this.shutDown = true;
+    try {
+      await this.pool.run('shutdown', [], { key: 'system:shutdown', timeoutMs: this.timeout(options) });
+    } finally {
+      // The reference is given up even when nvmlShutdown fails (a broken driver answers 999),
+      // so the next init() really calls nvmlInit_v2 again: that is how NVML recovers.
+      this.refs = 0;
+      this.shutDown = true;
+    }
   }
 
   private assertLive(fn: string): void {
