@@ -17,7 +17,8 @@ const computeCapability = z.preprocess(
     .optional(),
 );
 
-const schema = z.object({
+/** The environment variables this feature reads, with their rules. */
+export const gpuEnvSchema = z.object({
   GPU_MIN_COUNT: envInt(0, 1024, 1),
   GPU_MIN_MEMORY_GIB: envNumber(0, 1_000_000, 12),
   GPU_MIN_COMPUTE_CAPABILITY: computeCapability,
@@ -93,7 +94,7 @@ export interface GpuConfig {
 
 /** Reads and validates the GPU settings. @throws ConfigValidationError */
 export function loadGpuConfig(env: NodeJS.ProcessEnv): GpuConfig {
-  const e = parseEnv(schema, env);
+  const e = parseEnv(gpuEnvSchema, env);
   return {
     minCount: e.GPU_MIN_COUNT,
     minMemoryBytes: Math.round(e.GPU_MIN_MEMORY_GIB * 1024 ** 3),

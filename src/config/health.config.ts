@@ -2,7 +2,8 @@ import { registerAs } from '@nestjs/config';
 import { z } from 'zod';
 import { envInt, envNumber, envOptionalInt, parseEnv } from './env.js';
 
-const schema = z.object({
+/** The environment variables this feature reads, with their rules. */
+export const healthEnvSchema = z.object({
   HEALTH_HEAP_MAX_RATIO: envNumber(0.01, 1, 0.9),
   HEALTH_HEAP_MAX_BYTES: envOptionalInt(1, Number.MAX_SAFE_INTEGER),
   HEALTH_EVENT_LOOP_DELAY_MAX_MS: envInt(1, 600_000, 1_000),
@@ -25,7 +26,7 @@ export interface HealthConfig {
 
 /** Reads and validates the health rules. @throws ConfigValidationError */
 export function loadHealthConfig(env: NodeJS.ProcessEnv): HealthConfig {
-  const e = parseEnv(schema, env);
+  const e = parseEnv(healthEnvSchema, env);
   return {
     heapMaxRatio: e.HEALTH_HEAP_MAX_RATIO,
     heapMaxBytes: e.HEALTH_HEAP_MAX_BYTES ?? null,

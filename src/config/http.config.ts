@@ -2,7 +2,8 @@ import { registerAs } from '@nestjs/config';
 import { z } from 'zod';
 import { envBool, envEnum, envInt, parseEnv } from './env.js';
 
-const schema = z.object({
+/** The environment variables this feature reads, with their rules. */
+export const httpEnvSchema = z.object({
   PORT: envInt(1, 65535, 8000),
   HOST: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('0.0.0.0')),
   LOG_LEVEL: envEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
@@ -16,7 +17,7 @@ const schema = z.object({
 export interface HttpConfig {
   port: number;
   host: string;
-  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  logLevel: z.infer<typeof httpEnvSchema>['LOG_LEVEL'];
   /** `json` lines (production) or `pretty` (development). */
   logFormat: 'json' | 'pretty';
   swaggerEnabled: boolean;
@@ -28,7 +29,7 @@ export interface HttpConfig {
 
 /** Reads and validates the HTTP settings. @throws ConfigValidationError */
 export function loadHttpConfig(env: NodeJS.ProcessEnv): HttpConfig {
-  const e = parseEnv(schema, env);
+  const e = parseEnv(httpEnvSchema, env);
   return {
     port: e.PORT,
     host: e.HOST,

@@ -1,7 +1,7 @@
 import { ConfigValidationError, type ConfigIssue } from './env.js';
-import { loadGpuConfig } from './gpu.config.js';
-import { loadHealthConfig } from './health.config.js';
-import { loadHttpConfig } from './http.config.js';
+import { gpuEnvSchema, loadGpuConfig } from './gpu.config.js';
+import { healthEnvSchema, loadHealthConfig } from './health.config.js';
+import { httpEnvSchema, loadHttpConfig } from './http.config.js';
 
 export { type ConfigIssue, ConfigValidationError } from './env.js';
 export { DEFAULT_IGNORED_XIDS, type GpuConfig, gpuConfig, loadGpuConfig } from './gpu.config.js';
@@ -24,3 +24,6 @@ export function validateEnvironment(env: NodeJS.ProcessEnv): void {
   }
   if (issues.length > 0) throw new ConfigValidationError(issues);
 }
+
+/** Every environment variable the service reads. */
+export const ENV_VARIABLES: readonly string[] = [httpEnvSchema, gpuEnvSchema, healthEnvSchema].flatMap((s) => Object.keys(s.shape));

@@ -193,3 +193,11 @@ export function isCriticalXid(xid: number, ignored: readonly number[], critical:
   if (critical.length > 0) return critical.includes(xid);
   return !ignored.includes(xid);
 }
+
+/** The policy table as Markdown, as the README shows it (a test keeps the two equal). */
+export function renderPolicyTable(): string {
+  const rows = Object.entries(GPU_POLICY).map(
+    ([reason, r]) => `| \`${reason}\` | ${r.signal} | ${r.class} | ${r.startup} | ${r.readiness} | ${r.liveness === 'fail' ? 'fail after `GPU_RESTART_AFTER_S`' : r.liveness} |`,
+  );
+  return ['| reason | signal | class | start-up | readiness | liveness |', '| --- | --- | --- | --- | --- | --- |', ...rows].join('\n');
+}
