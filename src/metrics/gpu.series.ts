@@ -2,17 +2,26 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { NvmlDeviceReadings } from '@app/nvml';
 import { GpuMonitor, type MonitoredGpu } from '../gpu/gpu.monitor.js';
+import type { GpuViewStatus } from '../gpu/gpu.view.js';
 import { DRIVER_VERSION_LABEL, type GpuLabels, gpuLabels } from './gpu.labels.js';
 import { metricsConfig } from './metrics.config.js';
 
 /** dcgm-exporter's labels of one GPU: identity labels plus the driver version. */
 export type DcgmLabels = GpuLabels & { [DRIVER_VERSION_LABEL]: string };
 
-/** One monitored GPU with its labels, as the collectors see it at scrape time. */
-export interface GpuSeries {
-  gpu: MonitoredGpu;
+export const GPU_STATUSES: readonly GpuViewStatus[] = ['up', 'degraded', 'down', 'lost'];
+
+/** Label objects of one GPU, built once: the registry formats an object's text once. */
+interface GpuLabelSets {
   labels: GpuLabels;
   dcgmLabels: DcgmLabels;
+  statusLabels: Record<GpuViewStatus, GpuLabels & { status: GpuViewStatus }>;
+}
+
+/** One monitored GPU with its labels, as the collectors see it at scrape time. */
+export interface GpuSeries extends GpuLabelSets {
+  gpu: MonitoredGpu;
+  uuid: string;
   /** The readings of the last completed sample; null before one, or when the device failed as a whole. */
   readings: NvmlDeviceReadings | null;
 }
@@ -23,7 +32,7 @@ export interface GpuSeries {
  */
 @Injectable()
 export class GpuSeriesSource {
-  private readonly cache = new Map<string, { labels: GpuLabels; dcgmLabels: DcgmLabels }>();
+  private readonly cache = new Map<string, GpuLabelSets>();
 
   constructor(
     private readonly monitor: GpuMonitor,
@@ -33,15 +42,24 @@ export class GpuSeriesSource {
   list(): GpuSeries[] {
     return this.monitor.list().map((gpu) => {
       const uuid = gpu.inventory.identity.uuid;
-      let cached = this.cache.get(uuid);
-      if (!cached) {
-        const labels = gpuLabels(gpu.inventory.identity, this.config.hostname);
-        const driverVersion = this.monitor.getInventory()?.system.driverVersion ?? '';
-        cached = { labels, dcgmLabels: { ...labels, [DRIVER_VERSION_LABEL]: driverVersion } };
-        this.cache.set(uuid, cached);
-      }
       const sample = gpu.sample;
-      return { gpu, ...cached, readings: sample && !sample.failure ? sample.readings : null };
+      return { gpu, uuid, ...this.labelSets(gpu), readings: sample && !sample.failure ? sample.readings : null };
     });
+  }
+
+  private labelSets(gpu: MonitoredGpu): GpuLabelSets {
+    const uuid = gpu.inventory.identity.uuid;
+    let sets = this.cache.get(uuid);
+    if (!sets) {
+      const labels = gpuLabels(gpu.inventory.identity, this.config.hostname);
+      const driverVersion = this.monitor.getInventory()?.system.driverVersion ?? '';
+      sets = {
+        labels,
+        dcgmLabels: { ...labels, [DRIVER_VERSION_LABEL]: driverVersion },
+        statusLabels: Object.fromEntries(GPU_STATUSES.map((status) => [status, { ...labels, status }])) as GpuLabelSets['statusLabels'],
+      };
+      this.cache.set(uuid, sets);
+    }
+    return sets;
   }
 }

@@ -3,16 +3,25 @@ import { NVML_LATENCY_BUCKETS_MS, NvmlClient, nvmlReturnName } from '@app/nvml';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { GpuMonitor } from '../gpu/gpu.monitor.js';
 import { GPU_POLICY } from '../gpu/gpu.policy.js';
-import { gpuView, type GpuViewStatus } from '../gpu/gpu.view.js';
+import { gpuView } from '../gpu/gpu.view.js';
 import { CumulativeHistogram } from './cumulative.histogram.js';
 import { GPU_LABEL_NAMES } from './gpu.labels.js';
-import { GpuSeriesSource } from './gpu.series.js';
+import { GPU_STATUSES, GpuSeriesSource } from './gpu.series.js';
 import { METRICS_REGISTRY } from './metrics.registry.js';
+import { SnapshotCounter, SnapshotGauge } from './snapshot.metrics.js';
 
 /** Prefix of the service's own metrics. */
 export const PREFIX = 'gpu_service_';
 
-const GPU_STATUSES: readonly GpuViewStatus[] = ['up', 'degraded', 'down', 'lost'];
+const NO_LABELS: Readonly<Record<string, string>> = {};
+
+/** One label object per NVML function, kept so the registry formats its text once. */
+const FUNCTION_LABELS = new Map<string, { function: string }>();
+function functionLabels(fn: string): { function: string } {
+  let labels = FUNCTION_LABELS.get(fn);
+  if (!labels) FUNCTION_LABELS.set(fn, (labels = { function: fn }));
+  return labels;
+}
 
 /**
  * The service's own metrics: GPU status and findings as the health policy sees them, snapshot
@@ -34,57 +43,61 @@ export class ServiceMetrics {
     const registers = [registry];
     const gpuLabels = [...GPU_LABEL_NAMES];
     this.metrics = [
-      new Gauge({
-        name: `${PREFIX}gpu_status`,
-        help: 'Status of each monitored GPU under the health policy: 1 for the current status (up, degraded, down, lost), 0 for the others.',
-        labelNames: [...gpuLabels, 'status'],
-        registers,
-        collect() {
-          this.reset();
+      new SnapshotGauge(
+        {
+          name: `${PREFIX}gpu_status`,
+          help: 'Status of each monitored GPU under the health policy: 1 for the current status (up, degraded, down, lost), 0 for the others.',
+          labelNames: [...gpuLabels, 'status'],
+          registers,
+        },
+        function* () {
           const now = Date.now();
-          for (const { gpu, labels } of source.list()) {
+          for (const { gpu, statusLabels } of source.list()) {
             const status = gpuView(gpu, now, false).status;
-            for (const s of GPU_STATUSES) this.set({ ...labels, status: s }, s === status ? 1 : 0);
+            for (const s of GPU_STATUSES) yield { labels: statusLabels[s], value: s === status ? 1 : 0 };
           }
         },
-      }),
-      new Gauge({
-        name: `${PREFIX}gpu_findings`,
-        help: 'Active health findings per GPU by reason (1 while in effect; absent otherwise); effect is what it does to readiness (warn or fail).',
-        labelNames: [...gpuLabels, 'reason', 'effect'],
-        registers,
-        collect() {
-          this.reset();
+      ),
+      new SnapshotGauge(
+        {
+          name: `${PREFIX}gpu_findings`,
+          help: 'Active health findings per GPU by reason (1 while in effect; absent otherwise); effect is what it does to readiness (warn or fail).',
+          labelNames: [...gpuLabels, 'reason', 'effect'],
+          registers,
+        },
+        function* () {
           for (const { gpu, labels } of source.list()) {
             for (const finding of gpu.health.findings()) {
-              this.set({ ...labels, reason: finding.reason, effect: GPU_POLICY[finding.reason].readiness }, 1);
+              yield { labels: { ...labels, reason: finding.reason, effect: GPU_POLICY[finding.reason].readiness }, value: 1 };
             }
           }
         },
-      }),
-      new Gauge({
-        name: `${PREFIX}gpu_sample_age_seconds`,
-        help: 'Age of the readings of each GPU, seconds (absent before its first completed sample).',
-        labelNames: gpuLabels,
-        registers,
-        collect() {
-          this.reset();
+      ),
+      new SnapshotGauge(
+        {
+          name: `${PREFIX}gpu_sample_age_seconds`,
+          help: 'Age of the readings of each GPU, seconds (absent before its first completed sample).',
+          labelNames: gpuLabels,
+          registers,
+        },
+        function* () {
           const now = Date.now();
           for (const { gpu, labels } of source.list()) {
-            if (gpu.sample) this.set(labels, Math.max(0, now - gpu.sample.sampledAtMs) / 1000);
+            if (gpu.sample) yield { labels, value: Math.max(0, now - gpu.sample.sampledAtMs) / 1000 };
           }
         },
-      }),
-      new Gauge({
-        name: `${PREFIX}snapshot_age_seconds`,
-        help: 'Time since the last completed sampling of every GPU, seconds (absent before the first).',
-        registers,
-        collect() {
-          this.reset();
-          const ageMs = monitor.snapshotAgeMs();
-          if (ageMs !== null) this.set(ageMs / 1000);
+      ),
+      new SnapshotGauge(
+        {
+          name: `${PREFIX}snapshot_age_seconds`,
+          help: 'Time since the last completed sampling of every GPU, seconds (absent before the first).',
+          registers,
         },
-      }),
+        () => {
+          const ageMs = monitor.snapshotAgeMs();
+          return ageMs === null ? [] : [{ labels: NO_LABELS, value: ageMs / 1000 }];
+        },
+      ),
       new CumulativeHistogram(
         {
           name: `${PREFIX}nvml_call_duration_seconds`,
@@ -95,7 +108,7 @@ export class ServiceMetrics {
         },
         () =>
           nvml.callStats().map((s) => ({
-            labels: { function: s.fn },
+            labels: functionLabels(s.fn),
             cumulativeBuckets: s.cumulativeBuckets,
             sum: s.totalMs / 1000,
           })),
@@ -132,21 +145,20 @@ export class ServiceMetrics {
           this.inc(monitor.nvmlStatus().generation);
         },
       }),
-      new Counter({
-        name: `${PREFIX}xid_events_total`,
-        help: 'XID events received from the driver per GPU and XID, count (ignored XIDs included).',
-        labelNames: [...gpuLabels, 'xid'],
-        registers,
-        collect() {
-          this.reset();
-          const series = source.list();
-          for (const [uuid, byXid] of monitor.xidEventCounts()) {
-            const labels = series.find((s) => s.gpu.inventory.identity.uuid === uuid)?.labels;
-            if (!labels) continue;
-            for (const [xid, count] of byXid) this.inc({ ...labels, xid: String(xid) }, count);
+      new SnapshotCounter(
+        {
+          name: `${PREFIX}xid_events_total`,
+          help: 'XID events received from the driver per GPU and XID, count (ignored XIDs included).',
+          labelNames: [...gpuLabels, 'xid'],
+          registers,
+        },
+        function* () {
+          const counts = monitor.xidEventCounts();
+          for (const { uuid, labels } of source.list()) {
+            for (const [xid, count] of counts.get(uuid) ?? []) yield { labels: { ...labels, xid: String(xid) }, value: count };
           }
         },
-      }),
+      ),
       new Gauge({
         name: `${PREFIX}simulated`,
         help: 'Whether the GPUs are simulated (the GPU simulator library is loaded), 1 = yes with its preset, 0 = NVIDIA driver.',
