@@ -250,11 +250,13 @@ export class GpuMonitor {
   }
 
   private applySample(gpu: MonitoredGpu, sample: NvmlDeviceSample): void {
-    gpu.sample = sample;
-    gpu.checkedAtMs = Date.now();
     const ecc = sample.readings.eccVolatileUncorrected;
-    if (ecc !== null && (gpu.eccBaseline === null || ecc < gpu.eccBaseline)) gpu.eccBaseline = ecc;
-    const findings = detectFindings(sample, gpu.eccBaseline, { minFreeMemoryBytes: this.config.minFreeMemoryBytes });
+    const baseline = ecc !== null && (gpu.eccBaseline === null || ecc < gpu.eccBaseline) ? ecc : gpu.eccBaseline;
+    // Findings first: a sample that cannot be read is rejected whole (and reported), not kept.
+    const findings = detectFindings(sample, baseline, { minFreeMemoryBytes: this.config.minFreeMemoryBytes });
+    gpu.sample = sample;
+    gpu.eccBaseline = baseline;
+    gpu.checkedAtMs = Date.now();
     const change = gpu.health.observeSample(
       findings,
       sample.failure === null,
@@ -279,7 +281,7 @@ export class GpuMonitor {
     } else if (error instanceof NvmlError) {
       finding = errorFinding(error.toJSON());
     } else {
-      finding = { reason: 'nvml_error', detail: `sampling failed: ${(error as Error).message}` };
+      finding = { reason: 'nvml_error', detail: `sampling failed: ${String(error)}` };
     }
     this.record(gpu, gpu.health.raise(finding, this.nvmlState.generation, gpu.checkedAtMs));
   }
