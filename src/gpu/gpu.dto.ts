@@ -21,10 +21,10 @@ export class ReasonDto {
   @ApiProperty({ description: 'Policy reason (README, health policy)', example: 'gpu_lost' })
   reason!: string;
 
-  @ApiProperty({ enum: ['warn', 'fail'], description: 'Effect on readiness' })
+  @ApiProperty({ enum: ['warn', 'fail'], description: 'Effect on readiness', example: 'fail' })
   effect!: string;
 
-  @ApiProperty({ format: 'date-time' })
+  @ApiProperty({ format: 'date-time', example: '2026-01-15T09:30:00.000Z' })
   since!: string;
 
   @ApiProperty({ example: 'nvmlDeviceGetMemoryInfo_v2: NVML_ERROR_GPU_IS_LOST (15): GPU is lost' })
@@ -67,19 +67,19 @@ export class MigDeviceDto {
   @ApiProperty({ type: Number, nullable: true, example: 0 })
   computeInstanceId!: number | null;
 
-  @ApiProperty({ description: 'Selected through CUDA_VISIBLE_DEVICES (or the whole GPU is used)' })
+  @ApiProperty({ description: 'Selected through CUDA_VISIBLE_DEVICES (or the whole GPU is used)', example: true })
   selected!: boolean;
 
-  @ApiProperty({ enum: STATUSES, description: 'Follows the parent GPU' })
+  @ApiProperty({ enum: STATUSES, description: 'Follows the parent GPU', example: 'up' })
   status!: string;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'bytes' })
+  @ApiProperty({ type: Number, nullable: true, description: 'bytes', example: 42144366592 })
   memoryTotalBytes!: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'bytes' })
+  @ApiProperty({ type: Number, nullable: true, description: 'bytes', example: 0 })
   memoryUsedBytes!: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'bytes' })
+  @ApiProperty({ type: Number, nullable: true, description: 'bytes', example: 42144366592 })
   memoryFreeBytes!: number | null;
 }
 
@@ -125,7 +125,7 @@ export class GpuDto {
   @ApiProperty({ type: String, nullable: true, example: null })
   nvmlName!: string | null;
 
-  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  @ApiProperty({ type: String, nullable: true, format: 'date-time', example: '2026-01-15T09:30:00.120Z' })
   sampledAt!: string | null;
 
   @n('Age of the readings, ms', 120)
@@ -239,7 +239,7 @@ export class SimulatorDto {
   @ApiProperty({ type: String, nullable: true, example: 'h200' })
   preset!: string | null;
 
-  @ApiProperty({ type: String, nullable: true })
+  @ApiProperty({ type: String, nullable: true, description: 'Scenario file the simulator runs', example: '/app/build/sim/run-h200.ini' })
   scenario!: string | null;
 }
 

@@ -62,7 +62,7 @@ export class TransitionDto {
   @ApiProperty({ enum: ['up', 'degraded', 'down'], example: 'down' })
   to!: string;
 
-  @ApiProperty({ format: 'date-time' })
+  @ApiProperty({ format: 'date-time', example: '2026-01-15T09:30:00.000Z' })
   at!: string;
 
   @ApiProperty({ description: 'How long the previous status lasted, ms', example: 360000 })
