@@ -3,7 +3,7 @@ import { NVML_LATENCY_BUCKETS_MS, NvmlClient, nvmlReturnName } from '@app/nvml';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { GpuMonitor } from '../gpu/gpu.monitor.js';
 import { GPU_POLICY } from '../gpu/gpu.policy.js';
-import { gpuView } from '../gpu/gpu.view.js';
+import { gpuSummary } from '../gpu/gpu.view.js';
 import { CumulativeHistogram } from './cumulative.histogram.js';
 import { GPU_LABEL_NAMES } from './gpu.labels.js';
 import { GPU_STATUSES, GpuSeriesSource } from './gpu.series.js';
@@ -51,9 +51,8 @@ export class ServiceMetrics {
           registers,
         },
         function* () {
-          const now = Date.now();
           for (const { gpu, statusLabels } of source.list()) {
-            const status = gpuView(gpu, now, false).status;
+            const status = gpuSummary(gpu).status;
             for (const s of GPU_STATUSES) yield { labels: statusLabels[s], value: s === status ? 1 : 0 };
           }
         },
