@@ -57,8 +57,8 @@ RUN apt-get update \
 # Node.js and npm from the build stage (the official binaries run on glibc 2.28 and later).
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 COPY --from=build /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
-RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
-    && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
+RUN ln -sf ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+    && ln -sf ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
     && node --version
 # The CUDA base sets NVIDIA_VISIBLE_DEVICES=all; empty means the same as unset to the toolkit.
 ENV NODE_ENV=production \
