@@ -24,8 +24,8 @@ describe('nvmlReturn_t tables', () => {
       ['NVML_ERROR_NOT_SUPPORTED', 'Not Supported'],
       ['NVML_ERROR_DRIVER_NOT_LOADED', 'Driver Not Loaded'],
       ['NVML_ERROR_GPU_IS_LOST', 'GPU is lost'],
-      ['NVML_ERROR_OPERATING_SYSTEM', 'The operating system has blocked the request.'],
-      ['NVML_ERROR_LIB_RM_VERSION_MISMATCH', 'RM has detected an NVML/RM version mismatch.'],
+      ['NVML_ERROR_OPERATING_SYSTEM', 'GPU access blocked by the operating system'],
+      ['NVML_ERROR_LIB_RM_VERSION_MISMATCH', 'Driver/library version mismatch'],
       ['NVML_ERROR_UNKNOWN', 'Unknown Error'],
     ]);
   });

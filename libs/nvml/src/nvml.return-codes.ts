@@ -1,5 +1,7 @@
-// nvmlReturn_t values and texts, from nvml.h of CUDA 11.8 (codes 0-25, 999) and of CUDA 12.9/13.0
-// (codes 26-30). Used when the library is not loaded; otherwise texts come from nvmlErrorString.
+// nvmlReturn_t values from nvml.h of CUDA 11.8 (codes 0-25, 999) and of CUDA 12.9/13.0 (codes
+// 26-30); texts as nvmlErrorString of NVIDIA's libnvidia-ml 535.261.03 (codes 0-27, 999) and
+// 580.159.04 (codes 28-30) returns them. Used when the library is not loaded; otherwise texts
+// come from nvmlErrorString itself.
 
 /** Symbolic names of `nvmlReturn_t` values, by code. */
 export const NVML_RETURN_NAMES: Readonly<Record<number, string>> = {
@@ -50,26 +52,26 @@ export const NVML_RETURN_TEXTS: Readonly<Record<number, string>> = {
   8: 'Insufficient External Power',
   9: 'Driver Not Loaded',
   10: 'Timeout',
-  11: 'Interrupt request issue',
+  11: 'Interrupt Request Issue',
   12: 'NVML Shared Library Not Found',
   13: 'Function Not Found',
   14: 'Corrupted infoROM',
   15: 'GPU is lost',
-  16: 'GPU requires restart',
-  17: 'The operating system has blocked the request.',
-  18: 'RM has detected an NVML/RM version mismatch.',
+  16: 'GPU requires reset',
+  17: 'GPU access blocked by the operating system',
+  18: 'Driver/library version mismatch',
   19: 'In use by another client',
   20: 'Insufficient Memory',
   21: 'No data',
-  22: 'The requested vgpu operation is not available on target device, because ECC is enabled',
-  23: 'Insufficient resources',
-  24: 'Frequency not supported',
+  22: 'vGPU ECC not supported',
+  23: 'Insufficient Resources',
+  24: 'Invalid Frequency',
   25: 'Argument version mismatch',
-  26: 'Deprecated',
-  27: 'Not ready',
-  28: 'GPU not found',
-  29: 'Invalid state',
-  30: 'Reset type not supported',
+  26: 'Requested functionality has been deprecated',
+  27: 'System is not in ready state',
+  28: 'No supported GPUs were found',
+  29: 'Resource not in correct state to perform requested operation',
+  30: 'Reset type is not supported for given device',
   999: 'Unknown Error',
 };
 
