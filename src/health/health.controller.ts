@@ -1,6 +1,6 @@
 import { BadRequestException, Controller, Get, Header, HttpStatus, Inject, Query, Res, ServiceUnavailableException } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiQuery, ApiServiceUnavailableResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { DiskHealthIndicator, HealthCheckService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { healthConfig } from '../config/health.config.js';
@@ -55,28 +55,28 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness probe', description: 'Event-loop delay, heap against heap_size_limit, and NVML errors that only a restart cures. Never samples a GPU.' })
-  @ProbeDocs(['event-loop', 'heap', 'nvml'])
+  @ProbeDocs('livez', ['event-loop', 'heap', 'nvml'])
   liveness(@Query('verbose') verbose: string | undefined, @Query('exclude') exclude: string | string[] | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | string> {
     return this.run('livez', this.live, verbose, exclude, reply);
   }
 
   @Get('ready')
   @ApiOperation({ summary: 'Readiness probe', description: 'Every selected GPU by UUID (status, reasons, NVML codes), heap and disk; 503 `shutting_down` while draining after SIGTERM. Readings are on /gpus and /health.' })
-  @ProbeDocs(['shutdown', 'gpu', 'heap', 'disk'])
+  @ProbeDocs('readyz', ['shutdown', 'gpu', 'heap', 'disk'])
   readiness(@Query('verbose') verbose: string | undefined, @Query('exclude') exclude: string | string[] | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | string> {
     return this.run('readyz', this.ready, verbose, exclude, reply);
   }
 
   @Get('startup')
   @ApiOperation({ summary: 'Start-up probe', description: '200 once the fail-fast GPU check has passed (the server does not listen before).' })
-  @ProbeDocs(['startup'])
+  @ProbeDocs('startupz', ['startup'])
   startupProbe(@Query('verbose') verbose: string | undefined, @Query('exclude') exclude: string | string[] | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | string> {
     return this.run('startupz', this.startup, verbose, exclude, reply);
   }
 
   @Get()
   @ApiOperation({ summary: 'Every check', description: 'Liveness, readiness and start-up checks together; each GPU with every reading, as on /gpus.' })
-  @ProbeDocs(['event-loop', 'heap', 'nvml', 'shutdown', 'gpu', 'disk', 'startup'])
+  @ProbeDocs('healthz', ['event-loop', 'heap', 'nvml', 'shutdown', 'gpu', 'disk', 'startup'])
   all(@Query('verbose') verbose: string | undefined, @Query('exclude') exclude: string | string[] | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | string> {
     return this.run('healthz', { ...this.live, ...this.ready, gpu: () => this.gpu.isReady('gpu', true), ...this.startup }, verbose, exclude, reply);
   }
@@ -165,13 +165,33 @@ function verboseText(probe: Probe, names: string[], excluded: Set<string>, resul
   return `${lines.join('\n')}\n${probe} check ${status}\n`;
 }
 
-/** OpenAPI for a probe: query parameters and both answers. */
-function ProbeDocs(checks: string[]): MethodDecorator {
+/** OpenAPI for a probe: query parameters and both answers, as Terminus's JSON body or as `?verbose` text. */
+function ProbeDocs(probe: Probe, checks: string[]): MethodDecorator {
   return (target, key, descriptor) => {
     ApiQuery({ name: 'verbose', required: false, description: 'List every check as text, one `[+]name ok` / `[-]name failed` line each', allowEmptyValue: true, schema: { type: 'string', enum: ['', 'true', 'false', '1', '0'] } })(target, key, descriptor);
     ApiQuery({ name: 'exclude', required: false, description: `Checks to skip (repeat or comma-separate): ${checks.join(', ')}`, schema: { type: 'array', items: { type: 'string', enum: checks } }, style: 'form', explode: true })(target, key, descriptor);
-    ApiProduces('application/json', 'text/plain')(target, key, descriptor);
-    ApiOkResponse({ type: HealthResponseDto, description: 'Healthy (status ok or degraded)' })(target, key, descriptor);
-    ApiServiceUnavailableResponse({ type: HealthResponseDto, description: 'A check is down, or the service is shutting down' })(target, key, descriptor);
+    ApiExtraModels(HealthResponseDto)(target, key, descriptor);
+    ApiOkResponse({ description: 'Healthy (status ok or degraded)', content: probeContent(probe, checks, null) })(target, key, descriptor);
+    ApiServiceUnavailableResponse({ description: 'A check is down, or the service is shutting down', content: probeContent(probe, checks, failingCheck(checks)) })(target, key, descriptor);
+  };
+}
+
+/** The check a 503 example shows down: the GPUs where they are checked. */
+function failingCheck(checks: string[]): string {
+  return ['gpu', 'nvml', 'startup'].find((c) => checks.includes(c)) ?? checks[0]!;
+}
+
+/** Both media types of a probe answer, with examples; `down` names the failing check of a 503. */
+function probeContent(probe: Probe, checks: string[], down: string | null): Record<string, { schema: object; example: unknown }> {
+  const reasons: Record<string, string> = { gpu: 'insufficient_healthy_gpus', nvml: 'nvml_unknown_error', startup: 'starting' };
+  const details = Object.fromEntries(checks.map((c) => [c, c === down ? { status: 'down', reason: reasons[c] ?? 'check_failed' } : { status: 'up' }]));
+  const up = Object.fromEntries(Object.entries(details).filter(([c]) => c !== down));
+  const lines = checks.map((c) => (c === down ? `[-]${c} failed: ${reasons[c] ?? 'check_failed'}` : `[+]${c} ok`));
+  return {
+    'application/json': {
+      schema: { $ref: getSchemaPath(HealthResponseDto) },
+      example: { status: down ? 'error' : 'ok', info: up, error: down ? { [down]: details[down] } : {}, details },
+    },
+    'text/plain': { schema: { type: 'string' }, example: `${lines.join('\n')}\n${probe} check ${down ? 'failed' : 'passed'}\n` },
   };
 }

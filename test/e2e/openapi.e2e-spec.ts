@@ -89,14 +89,24 @@ describe('OpenAPI document (S18)', () => {
     expect(offending).toEqual([]);
   });
 
-  it('lists 200 and 503 with the health schema for every probe, under the health tag', () => {
+  it('lists 200 and 503 for every probe under the health tag: JSON with the health schema, `?verbose` as text', async () => {
+    const validate = validator(doc);
     for (const path of PROBES) {
       const op = doc.paths[path]?.get;
       expect(op, path).toBeDefined();
       expect(op!.tags).toEqual(['health']);
       for (const code of ['200', '503']) {
-        expect(op!.responses[code]?.content?.['application/json']?.schema, `${path} ${code}`).toEqual({ $ref: '#/components/schemas/HealthResponseDto' });
+        const content = op!.responses[code]?.content ?? {};
+        expect(Object.keys(content), `${path} ${code}`).toEqual(['application/json', 'text/plain']);
+        expect(content['application/json']!.schema, `${path} ${code}`).toEqual({ $ref: '#/components/schemas/HealthResponseDto' });
+        expect(validate('HealthResponseDto', content['application/json']!.example), `${path} ${code} example`).toEqual([]);
+        expect((content['application/json']!.example as { status: string }).status).toBe(code === '200' ? 'ok' : 'error');
+        expect(content['text/plain']!.schema, `${path} ${code}`).toEqual({ type: 'string' });
       }
+      // The documented text is what a healthy service answers.
+      const verbose = await get(service, `${path}?verbose`);
+      expect(verbose.status).toBe(200);
+      expect(verbose.body, path).toBe(op!.responses['200']!.content!['text/plain']!.example);
     }
   });
 
