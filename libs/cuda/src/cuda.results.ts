@@ -1,5 +1,6 @@
 // CUresult names and texts as cuGetErrorName / cuGetErrorString of NVIDIA's libcuda 535.261.03
-// (CUDA 12.2, Debian package libcuda1) report them. Used when libcuda.so.1 cannot be called.
+// (CUDA 12.2, Debian package libcuda1) report them, plus the codes only 580.159.04 (CUDA 13.0)
+// knows (36, 226, 402, 721, 913-916), as it reports them. Used when libcuda.so.1 cannot be called.
 
 /** `CUresult` → [symbolic name, text]. */
 export const CUDA_RESULTS: Readonly<Record<number, readonly [string, string]>> = {
@@ -13,6 +14,7 @@ export const CUDA_RESULTS: Readonly<Record<number, readonly [string, string]>> =
   7: ['CUDA_ERROR_PROFILER_ALREADY_STARTED', 'profiler already started'],
   8: ['CUDA_ERROR_PROFILER_ALREADY_STOPPED', 'profiler already stopped'],
   34: ['CUDA_ERROR_STUB_LIBRARY', 'CUDA driver is a stub library'],
+  36: ['CUDA_ERROR_CALL_REQUIRES_NEWER_DRIVER', 'API call is not supported in the installed CUDA driver'],
   46: ['CUDA_ERROR_DEVICE_UNAVAILABLE', 'CUDA-capable device(s) is/are busy or unavailable'],
   100: ['CUDA_ERROR_NO_DEVICE', 'no CUDA-capable device is detected'],
   101: ['CUDA_ERROR_INVALID_DEVICE', 'invalid device ordinal'],
@@ -41,6 +43,7 @@ export const CUDA_RESULTS: Readonly<Record<number, readonly [string, string]>> =
   223: ['CUDA_ERROR_JIT_COMPILATION_DISABLED', 'PTX JIT compilation was disabled'],
   224: ['CUDA_ERROR_UNSUPPORTED_EXEC_AFFINITY', 'the provided execution affinity is not supported'],
   225: ['CUDA_ERROR_UNSUPPORTED_DEVSIDE_SYNC', 'the provided PTX contains unsupported call to cudaDeviceSynchronize'],
+  226: ['CUDA_ERROR_CONTAINED', 'Invalid access of peer GPU memory over nvlink or a hardware error'],
   300: ['CUDA_ERROR_INVALID_SOURCE', 'device kernel image is invalid'],
   301: ['CUDA_ERROR_FILE_NOT_FOUND', 'file not found'],
   302: ['CUDA_ERROR_SHARED_OBJECT_SYMBOL_NOT_FOUND', 'shared object symbol not found'],
@@ -48,6 +51,7 @@ export const CUDA_RESULTS: Readonly<Record<number, readonly [string, string]>> =
   304: ['CUDA_ERROR_OPERATING_SYSTEM', 'OS call failed or operation not supported on this OS'],
   400: ['CUDA_ERROR_INVALID_HANDLE', 'invalid resource handle'],
   401: ['CUDA_ERROR_ILLEGAL_STATE', 'the operation cannot be performed in the present state'],
+  402: ['CUDA_ERROR_LOSSY_QUERY', 'attempted introspection would be semantically lossy'],
   500: ['CUDA_ERROR_NOT_FOUND', 'named symbol not found'],
   600: ['CUDA_ERROR_NOT_READY', 'device not ready'],
   700: ['CUDA_ERROR_ILLEGAL_ADDRESS', 'an illegal memory access was encountered'],
@@ -69,6 +73,7 @@ export const CUDA_RESULTS: Readonly<Record<number, readonly [string, string]>> =
   718: ['CUDA_ERROR_INVALID_PC', 'invalid program counter'],
   719: ['CUDA_ERROR_LAUNCH_FAILED', 'unspecified launch failure'],
   720: ['CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE', 'too many blocks in cooperative launch'],
+  721: ['CUDA_ERROR_TENSOR_MEMORY_LEAK', 'tensor memory not completely freed'],
   800: ['CUDA_ERROR_NOT_PERMITTED', 'operation not permitted'],
   801: ['CUDA_ERROR_NOT_SUPPORTED', 'operation not supported'],
   802: ['CUDA_ERROR_SYSTEM_NOT_READY', 'system not yet initialized'],
@@ -95,6 +100,10 @@ export const CUDA_RESULTS: Readonly<Record<number, readonly [string, string]>> =
   910: ['CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE', 'the graph update was not performed because it included changes which violated constraints specific to instantiated graph update'],
   911: ['CUDA_ERROR_EXTERNAL_DEVICE', 'an async error has occured in external entity outside of CUDA'],
   912: ['CUDA_ERROR_INVALID_CLUSTER_SIZE', 'a kernel launch error has occurred due to cluster misconfiguration'],
+  913: ['CUDA_ERROR_FUNCTION_NOT_LOADED', 'the function handle is not loaded when calling an API that requires a loaded function'],
+  914: ['CUDA_ERROR_INVALID_RESOURCE_TYPE', 'one or more resources passed in are not valid resource types for the operation'],
+  915: ['CUDA_ERROR_INVALID_RESOURCE_CONFIGURATION', 'one or more resources are insufficient or non-applicable for the operation'],
+  916: ['CUDA_ERROR_KEY_ROTATION', 'an error happened during the key rotation sequence'],
   999: ['CUDA_ERROR_UNKNOWN', 'unknown error'],
 };
 
