@@ -356,6 +356,15 @@ describe('/metrics on the GPU simulator, over HTTP', () => {
     expect(callsButEventWait(after)).toEqual(callsButEventWait(before));
   });
 
+  it('scrapes leave no request lines at info level (S15), unlike /gpus', async () => {
+    const run = await startSim({ preset: 'h200' }, FROZEN);
+    for (let i = 0; i < 20; i++) await run.scrape();
+    await gpusOf(run);
+    const urlOf = (r: Record<string, unknown>) => (r.req as { url?: string } | undefined)?.url;
+    await waitFor(() => run.service.records().some((r) => urlOf(r) === '/gpus'), { what: 'the /gpus request line' });
+    expect(run.service.records().filter((r) => urlOf(r)?.startsWith('/metrics'))).toEqual([]);
+  });
+
   it('16 GPUs give 16 label sets, and a scrape costs milliseconds of CPU', async () => {
     const run = await startSim({ preset: 'h200x16' }, FROZEN);
     const { gpus } = await gpusOf(run);
