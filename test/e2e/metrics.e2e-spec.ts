@@ -283,6 +283,11 @@ async function gpusOf(run: SimRun): Promise<{ system: { driverVersion: string };
   return (await res.json()) as { system: { driverVersion: string }; gpus: GpuJson[] };
 }
 
+/** The URL of a request log line (pino-http's `req.url`). */
+function urlOf(record: Record<string, unknown>): string | undefined {
+  return (record.req as { url?: string } | undefined)?.url;
+}
+
 /** Calls per NVML and CUDA function, but for the XID watch thread's wait, which loops scrape or not. */
 function callsButEventWait(counters: ReturnType<typeof readSimCounters>): Record<string, number> {
   return Object.fromEntries(Object.entries(counters).filter(([fn]) => fn !== 'nvmlEventSetWait_v2').map(([fn, v]) => [fn, v.calls]));
@@ -360,7 +365,6 @@ describe('/metrics on the GPU simulator, over HTTP', () => {
     const run = await startSim({ preset: 'h200' }, FROZEN);
     for (let i = 0; i < 20; i++) await run.scrape();
     await gpusOf(run);
-    const urlOf = (r: Record<string, unknown>) => (r.req as { url?: string } | undefined)?.url;
     await waitFor(() => run.service.records().some((r) => urlOf(r) === '/gpus'), { what: 'the /gpus request line' });
     expect(run.service.records().filter((r) => urlOf(r)?.startsWith('/metrics'))).toEqual([]);
   });
