@@ -132,10 +132,13 @@ export class FakeNvmlClient extends NvmlClient {
         const rc = await this.driver(trace)('nvmlShutdown');
         if (rc !== 0) throw new NvmlError(rc, 'nvmlShutdown');
         this.driverRefs--;
+      })
+      .finally(() => {
+        // The reference is given up even when nvmlShutdown fails or times out.
         this.refs = 0;
         this.shutDown = true;
-      })
-      .finally(() => (this.stopping = null));
+        this.stopping = null;
+      });
     return this.stopping;
   }
 
