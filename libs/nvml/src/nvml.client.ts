@@ -46,7 +46,8 @@ export abstract class NvmlClient {
 
   /**
    * Releases one reference; the last one calls `nvmlShutdown` (once) and stops event watches.
-   * Afterwards every call rejects with NvmlShutdownError without reaching NVML.
+   * Afterwards every call rejects with NvmlShutdownError without reaching NVML. The reference is
+   * released even when `nvmlShutdown` fails or times out; the error is still thrown.
    * @throws NvmlError, NvmlTimeoutError
    */
   abstract shutdown(options?: NvmlCallOptions): Promise<void>;
