@@ -49,6 +49,7 @@ const nvmlHarness: NvmlHarness = {
       client,
       emitXid: async (uuid, xid) => client.emitXid(uuid, xid),
       failEventWait: async (code) => client.failCall('nvmlEventSetWait_v2', code),
+      runningCalls: () => client.runningCalls(),
       dispose: () => release(client),
     };
   },

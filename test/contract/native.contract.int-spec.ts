@@ -77,6 +77,7 @@ const nvmlHarness: NvmlHarness = {
         scenario.faults!.push({ function: 'nvmlEventSetWait_v2', returnCode: code });
         updateScenario(path, scenario);
       },
+      runningCalls: () => client.runningCalls(),
       dispose: () => release(client),
     };
   },

@@ -48,6 +48,8 @@ export interface NvmlSubject {
   emitXid(uuid: string, xid: number): Promise<void>;
   /** From now on `nvmlEventSetWait_v2` answers `code`. */
   failEventWait(code: number): Promise<void>;
+  /** Keys of calls running or stuck now (`system:shutdown`, `device:<uuid>`, ...). */
+  runningCalls(): string[];
   /** Releases every reference still held and closes the client. */
   dispose(): Promise<void>;
 }
@@ -414,6 +416,22 @@ export function nvmlContract(harness: NvmlHarness): void {
       expect(error).toMatchObject({ code: 18, symbol: 'NVML_ERROR_LIB_RM_VERSION_MISMATCH', fn: 'nvmlInit_v2' });
       expect(client.libraryInfo()).toBeNull();
       await expect(client.listDevices()).rejects.toMatchObject({ code: 1, fn: 'nvmlDeviceGetCount_v2' });
+    });
+
+    // A hang rather than a failing nvmlShutdown: the simulator keeps its own count up when a
+    // fault fails nvmlShutdown, and the next subject's initialisation must find it at 0.
+    it('a shutdown that times out still gives up the last reference: calls are refused and init() starts NVML again', async () => {
+      const subject = await open({ faults: [{ kind: 'hang', fn: 'nvmlShutdown', ms: 1_500, times: 1 }] });
+      const { client } = subject;
+      await client.init();
+      await expect(client.shutdown({ timeoutMs: 200 })).rejects.toMatchObject({ name: 'NvmlTimeoutError', fn: 'nvmlShutdown' });
+      await expect(client.getSystemInfo()).rejects.toBeInstanceOf(NvmlShutdownError);
+      await client.init();
+      await expect(client.getSystemInfo()).resolves.toMatchObject({ driverVersion: expect.any(String) });
+      // Once the hung nvmlShutdown has returned, the last reference can end NVML.
+      await waitFor(() => (subject.runningCalls().includes('system:shutdown') ? undefined : true), 'the hung nvmlShutdown to return');
+      await client.shutdown();
+      await expect(client.listDevices()).rejects.toBeInstanceOf(NvmlShutdownError);
     });
 
     it('a failing device count rejects listDevices with that NvmlError', async () => {

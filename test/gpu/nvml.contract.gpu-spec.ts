@@ -66,7 +66,7 @@ const nvmlHarness: NvmlHarness = {
   faults: false,
   async create({ defaultTimeoutMs = 10_000 } = {}) {
     const client = new ThreadedNvmlClient({ libraryPath: nvmlPath, defaultTimeoutMs });
-    return { client, emitXid: noFaults, failEventWait: noFaults, dispose: () => release(client) };
+    return { client, emitXid: noFaults, failEventWait: noFaults, runningCalls: () => client.runningCalls(), dispose: () => release(client) };
   },
 };
 
