@@ -2,11 +2,13 @@ import { ConfigValidationError, type ConfigIssue } from './env.js';
 import { gpuEnvSchema, loadGpuConfig } from './gpu.config.js';
 import { healthEnvSchema, loadHealthConfig } from './health.config.js';
 import { httpEnvSchema, loadHttpConfig } from './http.config.js';
+import { loadMetricsConfig, metricsEnvSchema } from './metrics.config.js';
 
 export { type ConfigIssue, ConfigValidationError } from './env.js';
 export { DEFAULT_IGNORED_XIDS, type GpuConfig, gpuConfig, loadGpuConfig } from './gpu.config.js';
 export { type HealthConfig, healthConfig, loadHealthConfig } from './health.config.js';
 export { type HttpConfig, httpConfig, loadHttpConfig } from './http.config.js';
+export { loadMetricsConfig, type MetricsConfig, metricsConfig } from './metrics.config.js';
 
 /**
  * Validates every feature's settings at once, so one run reports every invalid variable.
@@ -14,7 +16,7 @@ export { type HttpConfig, httpConfig, loadHttpConfig } from './http.config.js';
  */
 export function validateEnvironment(env: NodeJS.ProcessEnv): void {
   const issues: ConfigIssue[] = [];
-  for (const load of [loadHttpConfig, loadGpuConfig, loadHealthConfig]) {
+  for (const load of [loadHttpConfig, loadGpuConfig, loadHealthConfig, loadMetricsConfig]) {
     try {
       load(env);
     } catch (error) {
@@ -26,4 +28,4 @@ export function validateEnvironment(env: NodeJS.ProcessEnv): void {
 }
 
 /** Every environment variable the service reads. */
-export const ENV_VARIABLES: readonly string[] = [httpEnvSchema, gpuEnvSchema, healthEnvSchema].flatMap((s) => Object.keys(s.shape));
+export const ENV_VARIABLES: readonly string[] = [httpEnvSchema, gpuEnvSchema, healthEnvSchema, metricsEnvSchema].flatMap((s) => Object.keys(s.shape));

@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import { registerAs } from '@nestjs/config';
 import { z } from 'zod';
-import { parseEnv } from '../config/env.js';
+import { parseEnv } from './env.js';
 
-const schema = z.object({
+/** The environment variables this feature reads, with their rules. */
+export const metricsEnvSchema = z.object({
   METRICS_HOSTNAME: z.preprocess((v) => (v === '' ? undefined : v), z.string().max(253, 'must be at most 253 characters').optional()),
 });
 
@@ -19,7 +20,7 @@ export interface MetricsConfig {
 
 /** Reads and validates the metrics settings. @throws ConfigValidationError */
 export function loadMetricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {
-  const e = parseEnv(schema, env);
+  const e = parseEnv(metricsEnvSchema, env);
   return { hostname: e.METRICS_HOSTNAME ?? hostname() };
 }
 

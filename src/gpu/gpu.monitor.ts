@@ -69,6 +69,7 @@ export class GpuMonitor {
   private readonly gpus = new Map<string, MonitoredGpu>();
   private readonly transitions: GpuTransition[] = [];
   private readonly xidCounts = new Map<string, Map<number, number>>();
+  private readonly lastXids = new Map<string, { xid: number; atMs: number }>();
   private inventory: GpuInventory | null = null;
   private refreshing: Promise<void> | null = null;
   private lastRefreshMs: number | null = null;
@@ -188,6 +189,16 @@ export class GpuMonitor {
   /** XID events seen per GPU UUID, by XID. */
   xidEventCounts(): ReadonlyMap<string, ReadonlyMap<number, number>> {
     return this.xidCounts;
+  }
+
+  /** The last XID each GPU reported, and when (ms since the epoch). */
+  lastXid(uuid: string): { xid: number; atMs: number } | null {
+    return this.lastXids.get(uuid) ?? null;
+  }
+
+  /** GPUs whose XID events are watched, and why the others are not; null while no watch runs. */
+  xidWatchCoverage(): { registered: readonly string[]; unsupported: Readonly<Record<string, NvmlCallError>> } | null {
+    return this.watch ? { registered: this.watch.registered, unsupported: this.watch.unsupported } : null;
   }
 
   nvmlStatus(): Readonly<NvmlState> {
@@ -364,6 +375,7 @@ export class GpuMonitor {
     const counts = this.xidCounts.get(event.uuid) ?? new Map<number, number>();
     counts.set(event.xid, (counts.get(event.xid) ?? 0) + 1);
     this.xidCounts.set(event.uuid, counts);
+    this.lastXids.set(event.uuid, { xid: event.xid, atMs: event.receivedAtMs });
     if (!gpu) return;
     if (!isCriticalXid(event.xid, this.config.ignoredXids, this.config.criticalXids)) {
       this.logger.debug({ msg: `XID ${event.xid} on GPU ${gpu.inventory.identity.index} (application error, ignored)`, xid: event.xid });

@@ -4,7 +4,6 @@ import { GpuMonitor } from '../gpu/gpu.monitor.js';
 import { DCGM_FIELDS, DCGM_XID_ERRORS } from './dcgm.fields.js';
 import { DRIVER_VERSION_LABEL, GPU_LABEL_NAMES } from './gpu.labels.js';
 import { GpuSeriesSource } from './gpu.series.js';
-import { LastXid } from './last-xid.js';
 import { METRICS_REGISTRY } from './metrics.registry.js';
 import { SnapshotCounter, SnapshotGauge, type SnapshotSample } from './snapshot.metrics.js';
 
@@ -33,14 +32,15 @@ export class DcgmMetrics {
       return field.type === 'counter' ? new SnapshotCounter(config, read) : new SnapshotGauge(config, read);
     });
 
-    const lastXid = new LastXid();
+    // As dcgm-exporter: the last XID of each GPU, 0 before the first; absent where XID events
+    // cannot be watched (the value would claim "no XID" without knowing).
     this.metrics.push(
-      new SnapshotGauge({ name: DCGM_XID_ERRORS.name, help: DCGM_XID_ERRORS.help, labelNames: LABEL_NAMES, registers }, () => {
-        const series = source.list();
-        const criticalXid = (uuid: string) =>
-          series.find((s) => s.uuid === uuid)?.gpu.health.findings().find((f) => f.reason === 'xid_critical')?.xid;
-        const last = lastXid.update(monitor.xidEventCounts(), criticalXid);
-        return series.map(({ uuid, dcgmLabels }) => ({ labels: dcgmLabels, value: last.get(uuid) ?? 0 }));
+      new SnapshotGauge({ name: DCGM_XID_ERRORS.name, help: DCGM_XID_ERRORS.help, labelNames: LABEL_NAMES, registers }, function* () {
+        const coverage = monitor.xidWatchCoverage();
+        for (const { uuid, dcgmLabels } of source.list()) {
+          if (!coverage?.registered.includes(uuid)) continue;
+          yield { labels: dcgmLabels, value: monitor.lastXid(uuid)?.xid ?? 0 };
+        }
       }),
     );
   }

@@ -9,7 +9,7 @@ import { DcgmMetrics } from './dcgm.metrics.js';
 import { GpuSeriesSource } from './gpu.series.js';
 import { HealthMetrics } from './health.metrics.js';
 import { MetricsController } from './metrics.controller.js';
-import { metricsConfig } from './metrics.config.js';
+import { metricsConfig } from '../config/metrics.config.js';
 import { metricsRegistryProvider } from './metrics.registry.js';
 import { ServiceMetrics } from './service.metrics.js';
 
