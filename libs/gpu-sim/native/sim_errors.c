@@ -43,9 +43,9 @@ static const sim_err_t nvml_errors[] = {
     {25, "NVML_ERROR_ARGUMENT_VERSION_MISMATCH", "Argument version mismatch"},
     {26, "NVML_ERROR_DEPRECATED", "Requested functionality has been deprecated"},
     {27, "NVML_ERROR_NOT_READY", "System is not in ready state"},
-    {28, "NVML_ERROR_GPU_NOT_FOUND", "GPU not found"},
-    {29, "NVML_ERROR_INVALID_STATE", "Invalid state"},
-    {30, "NVML_ERROR_RESET_TYPE_NOT_SUPPORTED", "Reset type not supported"},
+    {28, "NVML_ERROR_GPU_NOT_FOUND", "No supported GPUs were found"},
+    {29, "NVML_ERROR_INVALID_STATE", "Resource not in correct state to perform requested operation"},
+    {30, "NVML_ERROR_RESET_TYPE_NOT_SUPPORTED", "Reset type is not supported for given device"},
     {999, "NVML_ERROR_UNKNOWN", "Unknown Error"},
 };
 

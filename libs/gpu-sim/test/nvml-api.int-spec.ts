@@ -47,9 +47,9 @@ describe('NVML initialisation', () => {
       'Argument version mismatch',
       'Requested functionality has been deprecated',
       'System is not in ready state',
-      'GPU not found',
-      'Invalid state',
-      'Reset type not supported',
+      'No supported GPUs were found',
+      'Resource not in correct state to perform requested operation',
+      'Reset type is not supported for given device',
       'Unknown Error',
       'Unknown Error',
     ]);
