@@ -539,8 +539,18 @@ export class NvmlLibrary {
       return;
     }
     for (const [, mh] of handles) {
-      const known = this.uuidsByHandle.get(mh);
-      const uuid = known ?? this.uuidOf(mh);
+      let uuid = this.uuidsByHandle.get(mh);
+      if (uuid === undefined) {
+        const rc = this.call3('uuid', mh, this.text, STRING_BUFFER_BYTES);
+        if (rc !== 0) {
+          const error = callError(rc, this.symbol('uuid'), this.errorText(rc));
+          if (NVML_DEVICE_FAILURES.has(rc)) throw new DeviceFailure(error);
+          errors.migDevices = error;
+          continue;
+        }
+        uuid = readCString(this.text);
+        this.uuidsByHandle.set(mh, uuid);
+      }
       const m = emptyReadings();
       this.readMemory(mh, m, {}, true);
       const mig: NvmlMigDeviceReadings = {
