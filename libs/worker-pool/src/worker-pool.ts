@@ -200,6 +200,11 @@ export class WorkerPool {
   }
 
   private onReply(slot: Slot, reply: TaskReply): void {
+    if (this.closed) {
+      // A worker that was stuck when the pool closed: its call finally returned.
+      void slot.worker.terminate();
+      return;
+    }
     const task = slot.task;
     if (!task || task.id !== reply.id) return;
     slot.task = null;

@@ -78,6 +78,8 @@ export class ThreadedNvmlClient extends NvmlClient {
       // them holds a reference once it succeeds.
       this.info = await this.pool.run<NvmlLibraryInfo>('init', [], { key: 'system:init', timeoutMs: this.timeout(options) });
       this.shutDown = false;
+      // Start the other threads now, so no later deadline pays for a thread's start-up.
+      this.pool.warm();
     }
     this.refs++;
     return this.info!;
