@@ -9,7 +9,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['src/**/*.spec.ts', 'libs/**/*.spec.ts'] },
+        test: { name: 'unit', include: ['src/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.spec.ts'] },
       },
       {
         extends: true,
