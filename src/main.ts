@@ -1,21 +1,14 @@
-import 'reflect-metadata';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { exitNow } from '@app/ffi';
-import { AppModule } from './app.module.js';
-import { configureApp, FASTIFY_OPTIONS } from './app.setup.js';
-import { ConfigValidationError, loadHttpConfig, validateEnvironment } from './config/index.js';
+import { exitNow, loadSharedLibrary } from '@app/ffi';
+import { ConfigValidationError, loadGpuConfig, loadHttpConfig, validateEnvironment } from './config/index.js';
 import { ExitCode } from './exit-codes.js';
-import { StartupRefusedError } from './gpu/gpu.startup.js';
-import { ShutdownState } from './health/shutdown.state.js';
+import { libraryNotFound, refusalRecord, StartupRefusedError } from './gpu/gpu.startup.js';
 import { rootLogger } from './logging/root-logger.js';
 
 /**
- * Process entry: validate configuration, start Nest (the GPU check runs before the server
- * listens), and own the process's fate: the exit codes, the one fatal line, and the SIGTERM
- * drain (readiness 503 first, requests finish, NVML shuts down once, exit 0). Exits go through
- * `exitNow`, so a thread stuck in a hung driver call cannot keep the process alive.
+ * Process entry. What can be refused without the framework is refused before it loads, so the
+ * commonest failures (invalid configuration, no NVIDIA driver library in the container) exit
+ * within a fraction of a second: configuration is validated, then the NVML library must be
+ * loadable. Then Nest starts (bootstrap.ts), where the full GPU check runs.
  */
 async function main(): Promise<void> {
   try {
@@ -28,53 +21,17 @@ async function main(): Promise<void> {
   const http = loadHttpConfig(process.env);
   const logger = rootLogger(http);
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, new FastifyAdapter(FASTIFY_OPTIONS), {
-    bufferLogs: true,
-    abortOnError: false,
-  });
-  configureApp(app, http);
-
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    app.get(ShutdownState).begin(signal);
-    logger.info({ signal, drainDelayMs: http.drainDelayMs }, `${signal} received: readiness answers 503 while draining for ${http.drainDelayMs} ms`);
-    setTimeout(() => {
-      logger.error({ shutdownTimeoutMs: http.shutdownTimeoutMs }, 'shutdown did not finish in time; exiting');
-      exitNow(Number(process.exitCode) || ExitCode.UNEXPECTED);
-    }, http.shutdownTimeoutMs).unref();
-    await sleep(http.drainDelayMs);
-    await app.close();
-    logger.info({ exitCode: process.exitCode ?? ExitCode.OK }, 'stopped');
-    exitNow(Number(process.exitCode ?? ExitCode.OK));
-  };
-  process.once('SIGTERM', (s) => void stop(s));
-  process.once('SIGINT', (s) => void stop(s));
-
-  try {
-    await app.listen({ port: http.port, host: http.host });
-  } catch (error) {
-    if (error instanceof StartupRefusedError) {
-      const first = error.problems[0]!;
-      logger.fatal(
-        {
-          reason: error.reason,
-          exitCode: error.exitCode,
-          ...(first.code !== undefined && { code: first.code }),
-          ...(first.codeName !== undefined && { codeName: first.codeName }),
-          ...(first.fn !== undefined && { fn: first.fn }),
-          hint: error.hint,
-          problems: error.problems,
-        },
-        error.message,
-      );
-      await Promise.race([app.close().catch(() => undefined), sleep(2_000)]);
-      exitNow(error.exitCode);
-    }
-    throw error;
+  const { nvmlLibraryPath } = loadGpuConfig(process.env);
+  const probe = loadSharedLibrary([nvmlLibraryPath ?? 'libnvidia-ml.so.1']);
+  if ('attempts' in probe) {
+    const refusal = new StartupRefusedError([libraryNotFound(probe.attempts)]);
+    logger.fatal(refusalRecord(refusal), refusal.message);
+    exitNow(refusal.exitCode);
   }
-  logger.info({ port: http.port, host: http.host }, `listening on http://${http.host}:${http.port}`);
+  probe.lib.unload();
+
+  const { bootstrap } = await import('./bootstrap.js');
+  await bootstrap(http, logger);
 }
 
 main().catch((error: unknown) => {

@@ -16,6 +16,7 @@ export interface InventoryGpu {
 export interface StartupTimings {
   nvmlInitMs: number;
   enumerateMs: number;
+  /** `cuInit` and CUDA enumeration; they run alongside NVML's initialisation. */
   cudaInitMs: number | null;
   /** Wall time of the smoke tests (they run in parallel, one thread per GPU). */
   smokeTestMs: number | null;

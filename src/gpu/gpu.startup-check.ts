@@ -23,7 +23,7 @@ import type { GpuInventory, InventoryGpu } from './gpu.inventory.js';
 import { GpuMonitor } from './gpu.monitor.js';
 import { detectFindings, GPU_POLICY } from './gpu.policy.js';
 import { selectGpus } from './gpu.selection.js';
-import { type StartupProblem, StartupRefusedError } from './gpu.startup.js';
+import { libraryNotFound, type StartupProblem, StartupRefusedError } from './gpu.startup.js';
 
 const SMOKE_TEST_BYTES = 1024 * 1024;
 const MIB = 1024 * 1024;
@@ -68,6 +68,18 @@ export class GpuStartupCheck implements OnApplicationBootstrap, OnApplicationShu
     const started = performance.now();
     const timeoutMs = this.config.startupTimeoutMs;
 
+    // cuInit (a few hundred ms on a real GPU) runs while NVML initialises and enumerates.
+    const needCuda = this.config.cudaVisibleDevices !== null || this.config.cudaSmokeTest;
+    let cudaInitMs: number | null = null;
+    const cudaPending = needCuda
+      ? this.cudaInventory().then((inventory) => {
+          cudaInitMs = performance.now() - started;
+          return inventory;
+        })
+      : Promise.resolve(null);
+    // An NVML refusal does not wait for it (the process exits at once).
+    cudaPending.catch(() => undefined);
+
     const library = await this.step(() => this.nvml.init({ timeoutMs }));
     const nvmlInitMs = performance.now() - started;
     // From here on the monitor owns the initialised NVML and shuts it down on exit.
@@ -99,13 +111,7 @@ export class GpuStartupCheck implements OnApplicationBootstrap, OnApplicationShu
     }
 
     // CUDA resolves CUDA_VISIBLE_DEVICES and runs the smoke test.
-    let cuda: CudaInventory | null = null;
-    let cudaInitMs: number | null = null;
-    if (this.config.cudaVisibleDevices !== null || this.config.cudaSmokeTest) {
-      const cudaStarted = performance.now();
-      cuda = await this.cudaInventory();
-      cudaInitMs = performance.now() - cudaStarted;
-    }
+    const cuda: CudaInventory | null = await cudaPending;
 
     const selection = selectGpus(identities, cuda, this.config);
     if (selection.problems.length > 0) this.refuse(selection.problems);
@@ -239,14 +245,7 @@ export class GpuStartupCheck implements OnApplicationBootstrap, OnApplicationShu
   private problemFromError(error: unknown, identity: NvmlDeviceIdentity | null): StartupProblem {
     const gpu = identity ? { index: identity.index, uuid: identity.uuid, name: identity.name } : undefined;
     const on = identity ? `GPU ${identity.index} (${identity.uuid}): ` : '';
-    if (error instanceof NvmlLibraryLoadError) {
-      return {
-        reason: 'nvml_library_not_found',
-        detail: `libnvidia-ml.so.1 cannot be loaded; tried ${error.attempts.map((a) => `${a.path} (${a.error})`).join(', ')}`,
-        code: error.code,
-        codeName: error.symbol,
-      };
-    }
+    if (error instanceof NvmlLibraryLoadError) return libraryNotFound(error.attempts);
     if (error instanceof NvmlTimeoutError) {
       return { reason: 'startup_timeout', gpu, detail: `${on}${error.message}`, fn: error.fn ?? undefined };
     }

@@ -1,3 +1,4 @@
+import type { LibraryLoadAttempt } from '@app/ffi';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 
 /** Why start-up was refused, machine-readable. */
@@ -84,4 +85,28 @@ export class StartupRefusedError extends Error {
   get reason(): StartupReason {
     return this.problems[0]!.reason;
   }
+}
+
+/** The problem for an NVML library that cannot be loaded, naming every path tried. */
+export function libraryNotFound(attempts: readonly LibraryLoadAttempt[]): StartupProblem {
+  return {
+    reason: 'nvml_library_not_found',
+    detail: `libnvidia-ml.so.1 cannot be loaded; tried ${attempts.map((a) => `${a.path} (${a.error})`).join(', ')}`,
+    code: 12,
+    codeName: 'NVML_ERROR_LIBRARY_NOT_FOUND',
+  };
+}
+
+/** The fields of the one fatal line that reports a refused start-up. */
+export function refusalRecord(error: StartupRefusedError): Record<string, unknown> {
+  const first = error.problems[0]!;
+  return {
+    reason: error.reason,
+    exitCode: error.exitCode,
+    ...(first.code !== undefined && { code: first.code }),
+    ...(first.codeName !== undefined && { codeName: first.codeName }),
+    ...(first.fn !== undefined && { fn: first.fn }),
+    hint: error.hint,
+    problems: error.problems,
+  };
 }
