@@ -30,6 +30,7 @@ import {
   off,
 } from './nvml.structs.js';
 import { FN_INDEX, NVML_FUNCTIONS, type Op, OPS, PROTOTYPES, SYMBOLS } from './nvml.symbols.js';
+import { emptyReadings } from '../nvml.readings.js';
 
 const NVML_TEMPERATURE_GPU = 0;
 const NVML_TEMPERATURE_THRESHOLD_SHUTDOWN = 0;
@@ -703,37 +704,4 @@ function describeSimulator(lib: LibraryHandle): NvmlLibraryInfo['simulator'] {
 
 function callError(code: number, fn: string, message: string = nvmlReturnText(code)): NvmlCallError {
   return { code, name: nvmlReturnName(code), fn, message };
-}
-
-function emptyReadings(): NvmlDeviceReadings {
-  return {
-    memoryTotalBytes: null,
-    memoryReservedBytes: null,
-    memoryUsedBytes: null,
-    memoryFreeBytes: null,
-    temperatureCelsius: null,
-    temperatureSlowdownCelsius: null,
-    temperatureShutdownCelsius: null,
-    powerUsageMilliwatts: null,
-    powerLimitMilliwatts: null,
-    energyConsumedMillijoules: null,
-    utilizationGpuPercent: null,
-    utilizationMemoryPercent: null,
-    performanceState: null,
-    clockEventReasons: null,
-    smClockMhz: null,
-    memoryClockMhz: null,
-    fanSpeedPercent: null,
-    eccEnabled: null,
-    eccVolatileUncorrected: null,
-    eccVolatileCorrected: null,
-    eccAggregateUncorrected: null,
-    remappedRowsCorrectable: null,
-    remappedRowsUncorrectable: null,
-    remappedRowsPending: null,
-    remappedRowsFailure: null,
-    migEnabled: null,
-    processes: null,
-    migDevices: [],
-  };
 }

@@ -18,6 +18,7 @@ import {
 } from '../nvml.types.js';
 import { NVML_FUNCTIONS } from '../koffi/nvml.symbols.js';
 import { type CallTrace, DeadlineCalls, Hang } from './fake-calls.js';
+import { emptyReadings } from '../nvml.readings.js';
 import { type FakeGpu, type FakeMemory, type FakeReadings, freeBytes, type NvmlPreset, type NvmlPresetName, nvmlPreset } from './nvml.presets.js';
 
 /** Settings of a FakeNvmlClient. */
@@ -649,37 +650,4 @@ async function readMemory(
 
 function callError(code: number, fn: string, message: string = nvmlReturnText(code)): NvmlCallError {
   return { code, name: nvmlReturnName(code), fn, message };
-}
-
-function emptyReadings(): NvmlDeviceReadings {
-  return {
-    memoryTotalBytes: null,
-    memoryReservedBytes: null,
-    memoryUsedBytes: null,
-    memoryFreeBytes: null,
-    temperatureCelsius: null,
-    temperatureSlowdownCelsius: null,
-    temperatureShutdownCelsius: null,
-    powerUsageMilliwatts: null,
-    powerLimitMilliwatts: null,
-    energyConsumedMillijoules: null,
-    utilizationGpuPercent: null,
-    utilizationMemoryPercent: null,
-    performanceState: null,
-    clockEventReasons: null,
-    smClockMhz: null,
-    memoryClockMhz: null,
-    fanSpeedPercent: null,
-    eccEnabled: null,
-    eccVolatileUncorrected: null,
-    eccVolatileCorrected: null,
-    eccAggregateUncorrected: null,
-    remappedRowsCorrectable: null,
-    remappedRowsUncorrectable: null,
-    remappedRowsPending: null,
-    remappedRowsFailure: null,
-    migEnabled: null,
-    processes: null,
-    migDevices: [],
-  };
 }
