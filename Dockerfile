@@ -35,19 +35,6 @@ RUN npm run build \
 
 # ---- the same service on the CUDA devel base (docker build --target cuda-devel) ---------------
 FROM ${CUDA_IMAGE} AS cuda-devel
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-ARG SOURCE=
-ARG CUDA_IMAGE
-LABEL org.opencontainers.image.title="gpu-service-cuda-devel" \
-      org.opencontainers.image.description="Reports NVIDIA GPUs through NVML and serves Kubernetes probes (CUDA devel base)" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.documentation="docs/containers.md" \
-      org.opencontainers.image.base.name="${CUDA_IMAGE}"
 RUN apt-get update \
     && apt-get install -y --no-install-recommends tini ca-certificates \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/cache/apt/*.bin \
@@ -70,6 +57,20 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# Labels last, so that a new revision or date leaves the layers above cached.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=
+ARG CUDA_IMAGE
+LABEL org.opencontainers.image.title="gpu-service-cuda-devel" \
+      org.opencontainers.image.description="Reports NVIDIA GPUs through NVML and serves Kubernetes probes (CUDA devel base)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.documentation="docs/containers.md" \
+      org.opencontainers.image.base.name="${CUDA_IMAGE}"
 USER 10001:10001
 EXPOSE 8000
 STOPSIGNAL SIGTERM
@@ -80,18 +81,6 @@ CMD ["node", "dist/src/main.js"]
 
 # ---- runtime: the default target (last, so a plain build makes it) ---------------------------
 FROM ${NODE_IMAGE} AS runtime
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-ARG SOURCE=
-LABEL org.opencontainers.image.title="gpu-service" \
-      org.opencontainers.image.description="Reports NVIDIA GPUs through NVML and serves Kubernetes probes" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.documentation="docs/containers.md" \
-      org.opencontainers.image.base.name="docker.io/library/node:24-bookworm-slim"
 # tini as PID 1: forwards SIGTERM/SIGINT to Node.js and reaps any orphaned child.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends tini \
@@ -111,6 +100,19 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# Labels last, so that a new revision or date leaves the layers above cached.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=
+LABEL org.opencontainers.image.title="gpu-service" \
+      org.opencontainers.image.description="Reports NVIDIA GPUs through NVML and serves Kubernetes probes" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.documentation="docs/containers.md" \
+      org.opencontainers.image.base.name="docker.io/library/node:24-bookworm-slim"
 USER 10001:10001
 EXPOSE 8000
 STOPSIGNAL SIGTERM
