@@ -56,7 +56,7 @@ containers: build
 	scripts/test-containers.sh
 
 audit: setup
-	npm audit --omit=dev --audit-level=high
+	scripts/audit.sh
 
 clean:
 	rm -rf dist build coverage artifacts
