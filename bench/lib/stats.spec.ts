@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitLine, percentile, scaleSummary, summarize, worstStepRatio } from './stats.js';
+import { fitLine, lowerMedian, percentile, scaleSummary, summarize, worstStepRatio } from './stats.js';
 
 describe('percentile (nearest rank)', () => {
   const sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -67,5 +67,15 @@ describe('worstStepRatio', () => {
 
   it('shows a cliff as a large ratio', () => {
     expect(worstStepRatio([[1, 10], [2, 11], [4, 13], [8, 100]])).toBeGreaterThan(1.5);
+  });
+});
+
+describe('lowerMedian', () => {
+  it('keeps the measurement with the lower p50', () => {
+    const a = summarize([1, 2, 3]);
+    const b = summarize([2, 3, 4]);
+    expect(lowerMedian(undefined, b)).toBe(b);
+    expect(lowerMedian(a, b)).toBe(a);
+    expect(lowerMedian(b, a)).toBe(a);
   });
 });

@@ -50,6 +50,11 @@ export function scaleSummary(s: Summary, factor: number): Summary {
   };
 }
 
+/** Of two measurements of the same thing, the one with the lower median (`kept` may be absent). */
+export function lowerMedian(kept: Summary | undefined, next: Summary): Summary {
+  return kept === undefined || next.p50 < kept.p50 ? next : kept;
+}
+
 /** Least-squares line through (x, y) points, with R² (1 when every point lies on it). */
 export function fitLine(points: ReadonlyArray<readonly [number, number]>): { slope: number; intercept: number; r2: number } {
   const n = points.length;

@@ -3,8 +3,8 @@
 // argv[2] (see BindingJob). Started by bench/nvml/suite.ts with `--expose-gc`.
 import { importDist } from '../lib/dist.js';
 import { memoryOf } from '../lib/proc.js';
-import { scaleSummary, type Summary, summarize } from '../lib/stats.js';
-import type { TimedCall } from './calls.js';
+import { lowerMedian as better, scaleSummary, type Summary, summarize } from '../lib/stats.js';
+import { ROUNDS, type TimedCall } from './calls.js';
 
 type Ffi = typeof import('../../libs/ffi/src/index.js');
 type Symbols = typeof import('../../libs/nvml/src/koffi/nvml.symbols.js');
@@ -183,10 +183,12 @@ async function main(job: BindingJob): Promise<BindingResult> {
   plain.listDevices();
   const snapshots: Record<number, Summary> = {};
   const snapshotsNoStats: Record<number, Summary> = {};
-  for (const n of job.snapshots) {
-    const some = uuids.slice(0, n);
-    snapshots[n] = measure(() => some.forEach((u) => lib.sampleDevice(u)), job.ms, 20);
-    snapshotsNoStats[n] = measure(() => some.forEach((u) => plain.sampleDevice(u)), job.ms, 20);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const n of job.snapshots) {
+      const some = uuids.slice(0, n);
+      snapshots[n] = better(snapshots[n], measure(() => some.forEach((u) => lib.sampleDevice(u)), job.ms / 2, 20));
+      snapshotsNoStats[n] = better(snapshotsNoStats[n], measure(() => some.forEach((u) => plain.sampleDevice(u)), job.ms / 2, 20));
+    }
   }
 
   let leak: BindingResult['leak'] = null;
@@ -229,9 +231,11 @@ async function main(job: BindingJob): Promise<BindingResult> {
     await client.init();
     const roundTrip = await measureAsync(() => client.sampleDevice(uuids[0]!), job.ms, 50);
     const byCount: Record<number, Summary> = {};
-    for (const n of job.snapshots) {
-      const some = uuids.slice(0, n);
-      byCount[n] = await measureAsync(() => Promise.all(some.map((u) => client.sampleDevice(u))), job.ms, 20);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const n of job.snapshots) {
+        const some = uuids.slice(0, n);
+        byCount[n] = better(byCount[n], await measureAsync(() => Promise.all(some.map((u) => client.sampleDevice(u))), job.ms / 2, 20));
+      }
     }
     await client.shutdown();
     await client.close();

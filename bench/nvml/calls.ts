@@ -30,3 +30,9 @@ export const TIMED_CALLS = [
 ] as const;
 
 export type TimedCall = (typeof TIMED_CALLS)[number];
+
+/**
+ * Snapshot series run in rounds (every GPU count once per round) and keep each count's least
+ * disturbed round: on a shared machine other work lands on some windows and not others.
+ */
+export const ROUNDS = 3;

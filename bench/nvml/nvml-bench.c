@@ -3,6 +3,8 @@
  *
  *   nvml-bench [--lib PATH] [--ms N] [--max N] COMMAND [ARGS]... [COMMAND [ARGS]...]
  *
+ * `--ms N` may also come between commands: it applies to the commands after it.
+ *
  * Loads NVML with dlopen (PATH, else $NVML_LIBRARY_PATH, else the loader's libnvidia-ml.so.1),
  * calls nvmlInit_v2 and runs the commands in order, printing one JSON line each:
  *
@@ -377,6 +379,10 @@ int main(int argc, char **argv) {
 
   while (i < argc) {
     const char *cmd = argv[i++];
+    if (!strcmp(cmd, "--ms") && i < argc) {
+      runMs = atol(argv[i++]);
+      continue;
+    }
     if (!strcmp(cmd, "info")) {
       char driver[STRING_BUFFER_BYTES] = "", version[STRING_BUFFER_BYTES] = "";
       nv.driverVersion(driver, STRING_BUFFER_BYTES);
@@ -405,7 +411,7 @@ int main(int argc, char **argv) {
       printf("}\n");
     } else if (!strcmp(cmd, "call")) {
       for (; i < argc && strcmp(argv[i], "info") && strcmp(argv[i], "timer") && strcmp(argv[i], "call") &&
-             strcmp(argv[i], "snapshot") && strcmp(argv[i], "cycle");
+             strcmp(argv[i], "snapshot") && strcmp(argv[i], "cycle") && strncmp(argv[i], "--", 2);
            i++) {
         call_fn fn = NULL;
         for (size_t c = 0; c < sizeof CALLS / sizeof *CALLS; c++)

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { BenchContext } from '../lib/context.js';
 import { ROOT } from '../lib/options.js';
 import { runJsonLines } from '../lib/proc.js';
-import { type Summary, summarize } from '../lib/stats.js';
+import { lowerMedian as better, type Summary, summarize } from '../lib/stats.js';
 import { baseEnv, type Target } from '../lib/targets.js';
 import type { BindingJob, BindingResult } from './binding-child.js';
-import { TIMED_CALLS } from './calls.js';
+import { ROUNDS, TIMED_CALLS } from './calls.js';
 
 const SOURCE = join(ROOT, 'bench', 'nvml', 'nvml-bench.c');
 const BINARY = join(ROOT, 'build', 'bench', 'nvml-bench');
@@ -75,14 +75,16 @@ function childEnv(target: Target): NodeJS.ProcessEnv {
 function runC(binary: string, ctx: BenchContext, target: Target, plan: NvmlPlan): CResult | { error: string } {
   const args = [...(target.nvmlLibrary ? ['--lib', target.nvmlLibrary] : []), '--ms', String(ctx.options.nvmlMs), 'info', 'timer'];
   if (plan.calls) args.push('call', ...TIMED_CALLS);
-  for (const n of plan.snapshots) args.push('snapshot', String(n));
-  if (plan.cycleGpus > 0) args.push('cycle', String(plan.cycleGpus));
+  // Snapshots in rounds of half the time each, as the binding's (see ROUNDS).
+  args.push('--ms', String(ctx.options.nvmlMs / 2));
+  for (let round = 0; round < ROUNDS; round++) for (const n of plan.snapshots) args.push('snapshot', String(n));
+  if (plan.cycleGpus > 0) args.push('--ms', String(ctx.options.nvmlMs * 2), 'cycle', String(plan.cycleGpus));
   const run = runJsonLines(binary, args, childEnv(target), 300_000);
   const failed = run.records.find((r) => 'error' in r);
   if (failed || run.status !== 0) return { error: String(failed?.error ?? `exit ${run.status}: ${run.stderr.trim()}`) };
   const info = run.records.find((r) => r.cmd === 'info')!;
   const snapshots: Record<number, Summary> = {};
-  for (const record of run.records.filter((r) => r.cmd === 'snapshot')) snapshots[Number(record.gpus)] = pickSummary(record);
+  for (const record of run.records.filter((r) => r.cmd === 'snapshot')) snapshots[Number(record.gpus)] = better(snapshots[Number(record.gpus)], pickSummary(record));
   const cycle = run.records.find((r) => r.cmd === 'cycle');
   return {
     library: String(info.library),
