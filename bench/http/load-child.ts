@@ -2,6 +2,7 @@
 // bench/http/load.ts and pinned to the cores the server does not use. Latencies are recorded
 // from autocannon's per-response event with sub-millisecond resolution (its own histogram
 // keeps whole milliseconds).
+import { get } from 'node:http';
 import autocannon from 'autocannon';
 
 export interface LoadJob {
@@ -12,6 +13,12 @@ export interface LoadJob {
   amount?: number;
   /** Requests per second over all connections; unset: as fast as the server answers. */
   overallRate?: number;
+  /**
+   * A new TCP connection per request (`Connection: close`), as kubelet probes: requests go one
+   * after another on each connection slot, timed from connect to the end of the answer.
+   * (autocannon's reconnectRate drops the answer it reconnects after, so this path is its own.)
+   */
+  fresh?: boolean;
 }
 
 export interface LoadPart {
@@ -68,10 +75,49 @@ function fire(job: LoadJob): Promise<LoadPart> {
   });
 }
 
+/** One request on a new connection; resolves with its status and size. */
+function once(url: URL): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+async function fireFresh(job: LoadJob): Promise<LoadPart> {
+  const url = new URL(job.url);
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let errors = 0;
+  let bytes = 0;
+  const started = performance.now();
+  const end = started + (job.durationS ?? 1) * 1000;
+  await Promise.all(
+    Array.from({ length: job.connections }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          const res = await once(url);
+          latencies.push(performance.now() - t0);
+          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+          bytes += res.bytes;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { latenciesMs: Float64Array.from(latencies), statuses, errors, timeouts: 0, elapsedS: (performance.now() - started) / 1000, bytes };
+}
+
 process.on('message', (message: { id: number; job: LoadJob }) => {
   void (async () => {
     try {
-      const part = await fire(message.job);
+      const part = await (message.job.fresh ? fireFresh(message.job) : fire(message.job));
       process.send!({ id: message.id, part });
     } catch (error) {
       process.send!({ id: message.id, error: (error as Error).message });

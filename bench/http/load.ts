@@ -71,7 +71,7 @@ export class LoadGenerator {
    */
   async run(job: LoadJob & { warmupS: number }, serverPid: number | null): Promise<LoadResult> {
     const { warmupS, ...measured } = job;
-    if (warmupS > 0) await this.fan({ url: job.url, connections: job.connections, durationS: warmupS, ...(job.overallRate !== undefined && { overallRate: job.overallRate }) });
+    if (warmupS > 0) await this.fan({ ...measured, durationS: warmupS, amount: undefined });
     const cpuBefore = serverPid === null ? null : cpuSecondsOf(serverPid);
     const parts = await this.fan(measured);
     const cpu = serverPid === null || cpuBefore === null ? null : cpuSecondsOf(serverPid) - cpuBefore;
@@ -120,6 +120,7 @@ export class LoadGenerator {
           ...(job.durationS !== undefined && { durationS: job.durationS }),
           ...(job.amount !== undefined && { amount: share(job.amount) }),
           ...(job.overallRate !== undefined && { overallRate: job.overallRate / k }),
+          ...(job.fresh !== undefined && { fresh: job.fresh }),
         };
         const id = this.nextId++;
         return new Promise<LoadPart>((resolve, reject) => {

@@ -7,8 +7,10 @@ import { ROUTES, type RouteName } from './routes.js';
 export interface HttpRun extends LoadResult {
   route: RouteName;
   /** `closed`: each connection sends its next request when the answer arrives (the maximum
-   * throughput); `paced`: the connections share a fixed request rate (`ratePerSecond`). */
-  mode: 'closed' | 'paced';
+   * throughput); `paced`: the connections share a fixed request rate (`ratePerSecond`);
+   * `fresh`: closed loop on one connection, but a new TCP connection per request, as kubelet
+   * probes (keep-alive off). */
+  mode: 'closed' | 'paced' | 'fresh';
   ratePerSecond: number | null;
 }
 
@@ -22,8 +24,9 @@ export interface HttpTargetResult {
 export interface HttpPlan {
   routes: RouteName[];
   connections: number[];
-  /** Also run readiness at 64 connections paced at half its closed-loop throughput. */
-  pacedReady: boolean;
+  /** Also run readiness at 64 connections paced at half its closed-loop throughput, and
+   * readiness with a new connection per request. */
+  probeLike: boolean;
 }
 
 /**
@@ -44,7 +47,13 @@ export async function httpSuite(ctx: BenchContext, load: LoadGenerator, target: 
         runs.push({ route, mode: 'closed', ratePerSecond: null, ...result });
         ctx.log(`  ${target.id} ${route.padEnd(7)} c=${String(connections).padStart(2)}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.latencyMs.p50.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms`);
       }
-      if (route === 'ready' && plan.pacedReady) {
+      if (route === 'ready' && plan.probeLike) {
+        const fresh = await load.run(
+          { url: server.baseUrl + ROUTES.ready, connections: 1, durationS: options.loadSeconds, warmupS: options.warmupSeconds, fresh: true },
+          server.pid,
+        );
+        runs.push({ route, mode: 'fresh', ratePerSecond: null, ...fresh });
+        ctx.log(`  ${target.id} ready   c=1, a connection per request: p50 ${fresh.latencyMs.p50.toFixed(2)} ms, p99 ${fresh.latencyMs.p99.toFixed(2)} ms`);
         const closed = runs.find((r) => r.route === 'ready' && r.connections === 64 && r.mode === 'closed');
         if (closed) {
           const rate = Math.max(64, Math.round(closed.requestsPerSecond / 2));
