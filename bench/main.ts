@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hangSuite } from './hang/suite.js';
 import { LoadGenerator } from './http/load.js';
+import { type RouteName, ROUTES } from './http/routes.js';
 import { httpSuite } from './http/suite.js';
 import { ensureBuilt } from './lib/build.js';
 import { BenchContext } from './lib/context.js';
@@ -20,8 +21,10 @@ import type { ProbeResult } from './nvml/probe-child.js';
 import { ensureCBench, nvmlSuite } from './nvml/suite.js';
 import { startupSuite } from './startup/suite.js';
 
+const ALL_ROUTES = Object.keys(ROUTES) as RouteName[];
+
 function probeDriver(): ProbeResult {
-  const env: NodeJS.ProcessEnv = { ...baseEnv(), ...realTarget([]).env };
+  const env: NodeJS.ProcessEnv = { ...baseEnv(), ...realTarget([], false).env };
   const run = runJsonLines(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'nvml', 'probe-child.ts')], env, 60_000);
   return (run.records.at(-1) as ProbeResult | undefined) ?? { ok: false, error: run.stderr.trim().split('\n').at(-1) ?? `exit ${run.status}` };
 }
@@ -71,11 +74,13 @@ async function main(): Promise<void> {
   if (options.real !== 'off') {
     const probe = probeDriver();
     report.real = probe;
-    if (probe.ok && !probe.simulated && (probe.gpus?.length ?? 0) > 0) {
-      real = realTarget(probe.gpus!.map((g) => g.name));
-      ctx.log(`real GPUs: ${real.label}, driver ${probe.driverVersion}`);
+    // BENCH_REAL=on with NVML_LIBRARY_PATH at the simulator runs the real-GPU path on it (a dry run).
+    const dryRun = probe.ok && probe.simulated === true && options.real === 'on';
+    if (probe.ok && (!probe.simulated || dryRun) && (probe.gpus?.length ?? 0) > 0) {
+      real = realTarget(probe.gpus!.map((g) => g.name), dryRun);
+      ctx.log(`${dryRun ? 'dry run of the real-GPU path on the simulator' : 'real GPUs'}: ${real.label}, driver ${probe.driverVersion}`);
     } else {
-      const why = probe.ok ? (probe.simulated ? 'NVML_LIBRARY_PATH points at the simulator' : 'no GPU visible') : probe.error;
+      const why = probe.ok ? (probe.simulated ? 'NVML_LIBRARY_PATH points at the simulator (BENCH_REAL=on runs the real-GPU path on it)' : 'no GPU visible') : probe.error;
       ctx.log(`no real GPU: ${why}`);
       report.notes.push(`Real-GPU benchmarks not run: ${why}.`);
       if (options.real === 'on') throw new Error(`BENCH_REAL=on but no driver answers: ${why}`);
@@ -118,7 +123,7 @@ async function main(): Promise<void> {
       }
       if (has('http')) {
         await step('http on the real GPUs', async () => {
-          report.http.push(await httpSuite(ctx, load, r, { routes: ['bare', 'live', 'ready', 'gpus', 'metrics'], connections: options.connections, pacedReady: true }));
+          report.http.push(await httpSuite(ctx, load, r, { routes: ALL_ROUTES, connections: options.connections, probeLike: true }));
         });
       }
       if (has('startup')) await step('start-up on the real GPUs', async () => void report.startup.push(await startupSuite(ctx, r, options.startupRuns)));
@@ -134,14 +139,17 @@ async function main(): Promise<void> {
       });
     }
     if (has('http')) {
+      // Beside real GPUs the simulated ones serve the scale series: the probes and the ceiling
+      // only, which keeps the whole run within its time on a GPU machine.
+      const simRoutes: RouteName[] = real ? ['bare', 'live', 'ready'] : ALL_ROUTES;
       for (const gpus of options.simGpus) {
         await step(`http on ${gpus} simulated GPU(s)`, async () => {
-          report.http.push(await httpSuite(ctx, load, simTarget(gpus), { routes: ['bare', 'live', 'ready', 'gpus', 'metrics'], connections: options.connections, pacedReady: gpus === 1 }));
+          report.http.push(await httpSuite(ctx, load, simTarget(gpus), { routes: simRoutes, connections: options.connections, probeLike: gpus === 1 }));
         });
       }
       for (const gpus of options.scaleGpus.filter((n) => !options.simGpus.includes(n))) {
         await step(`readiness on ${gpus} simulated GPUs (scale)`, async () => {
-          report.http.push(await httpSuite(ctx, load, simTarget(gpus), { routes: ['ready'], connections: [1, 64], pacedReady: false }));
+          report.http.push(await httpSuite(ctx, load, simTarget(gpus), { routes: ['ready'], connections: [1, 64], probeLike: false }));
         });
       }
     }
@@ -169,13 +177,15 @@ function commandLine(): string {
   return [...vars, 'npm run bench'].join(' ');
 }
 
-/** Writes <date>-<host>.{md,json} and latest-<kind>.{md,json}; returns the markdown. */
+/** Writes <date>-<host>.{md,json} and latest-<sim|gpu model>.{md,json}; returns the markdown. */
 function writeReport(report: BenchReport, resultsDir: string, outDir: string | null, real: Target | null): string {
   const markdown = renderMarkdown(report);
   const json = `${JSON.stringify(report, null, 2)}\n`;
   const stamp = report.machine.date.slice(0, 19).replaceAll(':', '').replace('T', '-');
-  const kind = real ? (real.label.match(/\b([A-Z]\d{2,4}[A-Za-z]*)\b/)?.[1]?.toLowerCase() ?? 'gpu') : 'sim';
-  const names = [`${stamp}-${report.machine.host}`, `latest-${kind}`];
+  const model = real?.label.match(/\b([A-Z]\d{2,4}[A-Za-z]*)\b/)?.[1]?.toLowerCase() ?? 'gpu';
+  // A dry run of the real-GPU path on the simulator never replaces a latest copy.
+  const dryRun = real !== null && report.real?.simulated === true;
+  const names = [`${stamp}-${report.machine.host}${dryRun ? '-dry-run' : ''}`, ...(dryRun ? [] : [`latest-${real ? model : 'sim'}`])];
   for (const dir of [resultsDir, ...(outDir ? [outDir] : [])]) {
     mkdirSync(dir, { recursive: true });
     for (const name of names) {

@@ -23,7 +23,7 @@ export interface BenchOptions {
   connections: number[];
   startupRuns: number;
   memoryRequests: number;
-  /** auto: when a driver answers; off: never; on: fail when none does. */
+  /** auto: when a driver answers; off: never; on: fail when none does (or, with NVML_LIBRARY_PATH at the simulator, a dry run on it). */
   real: 'auto' | 'on' | 'off';
   /** Stop starting new work after this many seconds (the report is still written). */
   budgetSeconds: number;

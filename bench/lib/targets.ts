@@ -49,8 +49,8 @@ export function simTarget(gpus: number, options: { scenario?: Omit<SimScenario, 
   };
 }
 
-/** The machine's own driver; `names` from the probe. */
-export function realTarget(names: string[]): Target {
+/** The machine's own driver; `names` from the probe. `simulated`: NVML_LIBRARY_PATH is the simulator (a dry run). */
+export function realTarget(names: string[], simulated: boolean): Target {
   const env: Record<string, string> = {};
   for (const key of DRIVER_VARIABLES) if (process.env[key]) env[key] = process.env[key]!;
   const distinct = [...new Set(names)];
@@ -58,7 +58,7 @@ export function realTarget(names: string[]): Target {
     id: 'real',
     kind: 'real',
     gpus: names.length,
-    label: distinct.map((name) => `${names.filter((n) => n === name).length}× ${name}`).join(', '),
+    label: `${distinct.map((name) => `${names.filter((n) => n === name).length}× ${name}`).join(', ')}${simulated ? ' (simulator, dry run)' : ''}`,
     env,
     nvmlLibrary: process.env.NVML_LIBRARY_PATH || null,
     scenarioPath: null,
