@@ -263,12 +263,18 @@ if [[ ${CONTAINER_TEST_CUDA_STANDIN:-1} != 0 ]]; then
   # The CUDA base cannot be pulled here: the stand-in is the Debian base without its Node.js, so
   # the target's own steps (tini, the user, Node.js copied in, the app) are what is tested.
   standin() {
-    podman rmi -f localhost/cuda-devel-standin:test >/dev/null 2>&1 || true
-    podman rm -f "$project-standin" >/dev/null 2>&1 || true
-    podman run --name "$project-standin" --entrypoint /bin/rm docker.io/library/node:24-bookworm-slim \
-      -rf /usr/local/bin/node /usr/local/bin/npm /usr/local/bin/npx /usr/local/lib/node_modules
-    podman commit -q --change 'CMD ["bash"]' "$project-standin" localhost/cuda-devel-standin:test >/dev/null
-    podman rm "$project-standin" >/dev/null
+    local base_id have
+    base_id=$(podman image inspect --format '{{.Id}}' docker.io/library/node:24-bookworm-slim)
+    have=$(podman image inspect --format '{{index .Labels "standin.base"}}' localhost/cuda-devel-standin:test 2>/dev/null || true)
+    if [[ $have != "$base_id" ]]; then # made once per base, so that its layers stay cached
+      podman rmi -f localhost/cuda-devel-standin:test >/dev/null 2>&1 || true
+      podman rm -f "$project-standin" >/dev/null 2>&1 || true
+      podman run --name "$project-standin" --entrypoint /bin/rm docker.io/library/node:24-bookworm-slim \
+        -rf /usr/local/bin/node /usr/local/bin/npm /usr/local/bin/npx /usr/local/lib/node_modules
+      podman commit -q --change 'CMD ["bash"]' --change "LABEL standin.base=$base_id" "$project-standin" \
+        localhost/cuda-devel-standin:test >/dev/null
+      podman rm "$project-standin" >/dev/null
+    fi
     build "$tmp/build-cuda.log" --target cuda-devel --build-arg CUDA_IMAGE=localhost/cuda-devel-standin:test -t "$cuda_image"
   }
   if timed 'cuda-devel build (stand-in base)' standin; then
