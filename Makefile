@@ -10,7 +10,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 # always simulates (h200, h100x8, a100-mig, gh200, empty, mixed-order, h200x16); SIM=off never does.
 SIM ?= auto
 
-.PHONY: setup build run test test-fast lint unit int e2e browser containers audit gpu-bundle clean
+.PHONY: setup build run test test-fast lint unit int e2e browser containers audit clean
 
 setup: node_modules/.installed .tools/nvidia/include/nvml.h build/sim/libnvidia-ml.so.1
 
