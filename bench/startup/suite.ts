@@ -20,14 +20,14 @@ export interface StartupRun {
   processStartMs: number;
   /** The first JavaScript ran (a preload given with --import): Node's own start-up is done. */
   userCodeMs: number;
-  /** The first log line arrived (Nest flushes its buffered lines once the modules are initialised). */
+  /** The first log line arrived: the GPU check's summary (it runs as the application bootstraps). */
   firstLogMs: number;
   /** The "listening on" line arrived. */
   listeningMs: number;
   /** The first 200 on /health/startup (polled every 5 ms from the spawn on). */
   readyMs: number;
   gpuCheck: GpuCheckTimings;
-  /** firstLogMs - userCodeMs - gpuCheck.totalMs: module loading and Nest's dependency injection. */
+  /** firstLogMs - userCodeMs - gpuCheck.totalMs: module loading, dependency injection, the OpenAPI document. */
   nestInitMs: number | null;
 }
 
