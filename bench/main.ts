@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     startup: [],
     memory: [],
     hang: null,
-    notes: [],
+    notes: built.filter((note) => note !== 'nest build').map((note) => `Build: ${note}.`),
     goals: [],
     durationS: 0,
   };

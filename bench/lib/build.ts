@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureSimBuilt } from '@app/gpu-sim';
+import { ensureSimBuilt, simPaths } from '@app/gpu-sim';
 import { ROOT } from './options.js';
 
 /** Sources that end up in dist/ (what `nest build` compiles). */
@@ -22,19 +22,29 @@ const isSource = (name: string): boolean => name.endsWith('.ts') && !/\.(spec|in
 
 /**
  * Runs `nest build` when dist/ is missing or older than a source, and builds the GPU simulator
- * when it is out of date. Returns what was done, for the log.
+ * when it is out of date. Where the tools are missing (a bundle with production packages only)
+ * the outputs that are there are used, and the returned notes say so.
  */
 export function ensureBuilt(): string[] {
   const done: string[] = [];
   const main = join(ROOT, 'dist', 'src', 'main.js');
   const built = existsSync(main) ? newest(join(ROOT, 'dist'), (name) => name.endsWith('.js')) : 0;
   const stale = built === 0 || BUILT_DIRS.some((dir) => existsSync(join(ROOT, dir)) && newest(join(ROOT, dir), isSource) > built);
-  if (stale) {
+  const nest = join(ROOT, 'node_modules', '.bin', 'nest');
+  if (stale && existsSync(nest)) {
     // Its output goes to stderr: stdout carries the report.
-    const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'nest'), ['build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+    const result = spawnSync(nest, ['build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
     if (result.status !== 0) throw new Error('nest build failed');
     done.push('nest build');
+  } else if (stale) {
+    if (built === 0) throw new Error('dist/ is missing and the Nest CLI is not installed: run npm run bench:build first');
+    done.push('dist/ looks older than src/ but the Nest CLI is not installed: measuring the dist/ that is here');
   }
-  ensureSimBuilt();
+  try {
+    ensureSimBuilt();
+  } catch (error) {
+    if (!existsSync(simPaths().nvml)) throw error;
+    done.push(`the simulator could not be rebuilt (${(error as Error).message.split('\n')[0]}): measuring build/sim as it is`);
+  }
   return done;
 }
