@@ -542,10 +542,10 @@ export class NvmlLibrary {
     for (const [, mh] of handles) {
       let uuid = this.uuidsByHandle.get(mh);
       if (uuid === undefined) {
-        const rc = this.call3('uuid', mh, this.text, STRING_BUFFER_BYTES);
-        if (rc !== 0) {
-          const error = callError(rc, this.symbol('uuid'), this.errorText(rc));
-          if (NVML_DEVICE_FAILURES.has(rc)) throw new DeviceFailure(error);
+        const uuidRc = this.call3('uuid', mh, this.text, STRING_BUFFER_BYTES);
+        if (uuidRc !== 0) {
+          const error = callError(uuidRc, this.symbol('uuid'), this.errorText(uuidRc));
+          if (NVML_DEVICE_FAILURES.has(uuidRc)) throw new DeviceFailure(error);
           errors.migDevices = error;
           continue;
         }
