@@ -12,7 +12,7 @@ import { httpSuite } from './http/suite.js';
 import { ensureBuilt } from './lib/build.js';
 import { BenchContext } from './lib/context.js';
 import { machineInfo } from './lib/machine.js';
-import { readOptions, ROOT, type Section } from './lib/options.js';
+import { readOptions, ROOT, type Section, SECTIONS } from './lib/options.js';
 import { planCores, runJsonLines } from './lib/proc.js';
 import { type BenchReport, evaluateGoals, renderMarkdown } from './lib/report.js';
 import { baseEnv, realTarget, simTarget, type Target } from './lib/targets.js';
@@ -177,15 +177,17 @@ function commandLine(): string {
   return [...vars, 'npm run bench'].join(' ');
 }
 
-/** Writes <date>-<host>.{md,json} and latest-<sim|gpu model>.{md,json}; returns the markdown. */
+/** Writes <date>-<host>.{md,json} and, for a complete run, latest-<sim|gpu model>.{md,json}; returns the markdown. */
 function writeReport(report: BenchReport, resultsDir: string, outDir: string | null, real: Target | null): string {
   const markdown = renderMarkdown(report);
   const json = `${JSON.stringify(report, null, 2)}\n`;
   const stamp = report.machine.date.slice(0, 19).replaceAll(':', '').replace('T', '-');
   const model = real?.label.match(/\b([A-Z]\d{2,4}[A-Za-z]*)\b/)?.[1]?.toLowerCase() ?? 'gpu';
-  // A dry run of the real-GPU path on the simulator never replaces a latest copy.
+  // Only a complete run replaces a latest copy: not a quick one, one of some sections, or a dry
+  // run of the real-GPU path on the simulator.
   const dryRun = real !== null && report.real?.simulated === true;
-  const names = [`${stamp}-${report.machine.host}${dryRun ? '-dry-run' : ''}`, ...(dryRun ? [] : [`latest-${real ? model : 'sim'}`])];
+  const complete = !report.options.quick && (report.options.sections as string[]).length === SECTIONS.length && !dryRun;
+  const names = [`${stamp}-${report.machine.host}${dryRun ? '-dry-run' : ''}`, ...(complete ? [`latest-${real ? model : 'sim'}`] : [])];
   for (const dir of [resultsDir, ...(outDir ? [outDir] : [])]) {
     mkdirSync(dir, { recursive: true });
     for (const name of names) {
