@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { SerializedError, TaskReply } from './worker-pool.js';
+import { EXIT_REQUEST, type SerializedError, type TaskReply } from './worker-pool.js';
 
 /** What a pool worker receives as `workerData`. */
 export interface PoolWorkerData<C> {
@@ -20,6 +20,10 @@ export function serveTasks(handlers: Record<string, (...args: never[]) => unknow
   if (!parentPort) throw new Error('serveTasks must run in a worker thread');
   const port = parentPort;
   port.on('message', ({ id, op, args }: { id: number; op: string; args: unknown[] }) => {
+    if (op === EXIT_REQUEST.op) {
+      port.close();
+      return;
+    }
     let reply: TaskReply;
     try {
       const handler = handlers[op];

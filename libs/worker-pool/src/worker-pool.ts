@@ -48,6 +48,10 @@ export interface RunOptions {
   timeoutMs: number;
 }
 
+/** Asks a worker to exit once it is idle (see serveTasks). */
+export const EXIT_REQUEST = { op: '__exit' } as const;
+const DISMISS_GRACE_MS = 5_000;
+
 interface Task {
   id: number;
   op: string;
@@ -165,7 +169,7 @@ export class WorkerPool {
           this.settle(slot.task, new Error(`${this.options.name}: pool closed`));
           return;
         }
-        await slot.worker.terminate();
+        await this.dismiss(slot);
       }),
     );
   }
@@ -202,7 +206,7 @@ export class WorkerPool {
   private onReply(slot: Slot, reply: TaskReply): void {
     if (this.closed) {
       // A worker that was stuck when the pool closed: its call finally returned.
-      void slot.worker.terminate();
+      void this.dismiss(slot);
       return;
     }
     const task = slot.task;
@@ -260,7 +264,20 @@ export class WorkerPool {
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
     this.retiredStats.push(slot.statsBuffer);
-    void slot.worker.terminate();
+    void this.dismiss(slot);
+  }
+
+  /**
+   * Ends an idle worker by asking it to exit. `terminate()` is avoided: reaching a worker while
+   * it is still loading a native addon aborts the whole process, and a worker that has not
+   * started yet reads the request only once it is ready.
+   */
+  private async dismiss(slot: Slot): Promise<void> {
+    const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
+    slot.worker.postMessage(EXIT_REQUEST);
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, DISMISS_GRACE_MS).unref());
+    await Promise.race([exited, grace]);
+    slot.worker.unref();
   }
 
   private healthySlots(): Slot[] {
