@@ -1,9 +1,10 @@
 // `npm run bench`: builds what is missing, runs every benchmark this machine supports (the
 // simulator ones always, the real-GPU ones when NVML initialises on a driver), writes
 // bench/results/<date>-<host>.{md,json} (and to $BENCH_OUT), and prints the report.
-// `npm run bench:build` only builds (dist/, the simulator, the C program). Options: see
-// bench/lib/options.ts and docs/benchmarks.md.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// `npm run bench:build` only builds (dist/, the simulator, the C program); `--render FILE.json`
+// writes the markdown of a saved report again. Options: see bench/lib/options.ts and
+// docs/benchmarks.md.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hangSuite } from './hang/suite.js';
 import { LoadGenerator } from './http/load.js';
@@ -29,7 +30,20 @@ function probeDriver(): ProbeResult {
   return (run.records.at(-1) as ProbeResult | undefined) ?? { ok: false, error: run.stderr.trim().split('\n').at(-1) ?? `exit ${run.status}` };
 }
 
+/** `--render FILE.json`: the markdown of a saved report again (goals re-judged), beside it. */
+function render(file: string): void {
+  const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+  report.goals = evaluateGoals(report);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(file.replace(/\.json$/, '.md'), renderMarkdown(report));
+}
+
 async function main(): Promise<void> {
+  const renderAt = process.argv.indexOf('--render');
+  if (renderAt >= 0) {
+    render(process.argv[renderAt + 1] ?? '');
+    return;
+  }
   const options = readOptions();
   const ctx = new BenchContext(options, planCores());
   ctx.log('building what is missing');
