@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitLine, lowerMedian, percentile, scaleSummary, summarize, worstStepRatio } from './stats.js';
+import { fitLine, lowerMedian, percentile, scaleSummary, summarize, worstPointRatio, worstStepRatio } from './stats.js';
 
 describe('percentile (nearest rank)', () => {
   const sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -77,5 +77,16 @@ describe('lowerMedian', () => {
     expect(lowerMedian(undefined, b)).toBe(b);
     expect(lowerMedian(a, b)).toBe(a);
     expect(lowerMedian(b, a)).toBe(a);
+  });
+});
+
+describe('worstPointRatio', () => {
+  it('is about 1 for points near their line, flat or not', () => {
+    expect(worstPointRatio([[1, 100], [2, 102], [4, 99], [16, 101]])).toBeLessThan(1.05);
+    expect(worstPointRatio([[1, 10], [2, 20], [4, 40]])).toBeCloseTo(1);
+  });
+
+  it('shows a point far above the line', () => {
+    expect(worstPointRatio([[1, 100], [2, 100], [4, 100], [8, 100], [16, 400]])).toBeGreaterThan(1.5);
   });
 });

@@ -101,3 +101,13 @@ export function worstStepRatio(points: ReadonlyArray<readonly [number, number]>)
   }
   return worst;
 }
+
+/**
+ * The largest ratio of a point to the least-squares line through all the points: about 1 when
+ * they lie near it, well above 1 for a point that jumps off it (a cliff in a flat series).
+ */
+export function worstPointRatio(points: ReadonlyArray<readonly [number, number]>): number {
+  const { slope, intercept } = fitLine(points);
+  if (!Number.isFinite(slope)) return Number.NaN;
+  return Math.max(...points.map(([x, y]) => y / (intercept + slope * x)));
+}
