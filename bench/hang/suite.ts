@@ -1,4 +1,4 @@
-import { readSimCounters, type SimScenario, updateScenario } from '@app/gpu-sim';
+import { readSimCounters, updateScenario } from '@app/gpu-sim';
 import { waitFor } from '../../test/support/service.js';
 import type { LoadGenerator, LoadResult } from '../http/load.js';
 import type { BenchContext } from '../lib/context.js';
@@ -34,8 +34,7 @@ export async function hangSuite(ctx: BenchContext, load: LoadGenerator): Promise
   try {
     const before: LoadResult[] = [];
     for (const c of connections) before.push(await load.run({ url: live, connections: c, durationS: options.loadSeconds, warmupS: options.warmupSeconds }, server.pid));
-    const scenario: SimScenario = { preset: 'h200x16', system: { gpuCount: 2 }, faults: [{ function: HUNG_FUNCTION, gpu: 1, delayMs: DELAY_MS }] };
-    updateScenario(target.scenarioPath!, scenario);
+    updateScenario(target.scenarioPath!, { ...target.scenario, faults: [{ function: HUNG_FUNCTION, gpu: 1, delayMs: DELAY_MS }] });
     await waitFor(() => counters() > 0, { timeoutMs: 10_000, what: `${HUNG_FUNCTION} to block on GPU 1` });
     ctx.log(`  hang: ${HUNG_FUNCTION} is blocked on GPU 1`);
     const during: LoadResult[] = [];

@@ -1,5 +1,5 @@
 import type { BenchContext } from '../lib/context.js';
-import { startServer, type Target } from '../lib/targets.js';
+import { startServer, type Target, type TargetInfo, targetInfo } from '../lib/targets.js';
 import { type LoadGenerator, type LoadResult } from './load.js';
 import { ROUTES, type RouteName } from './routes.js';
 
@@ -15,7 +15,7 @@ export interface HttpRun extends LoadResult {
 }
 
 export interface HttpTargetResult {
-  target: { id: string; label: string; gpus: number; kind: 'sim' | 'real' };
+  target: TargetInfo;
   runs: HttpRun[];
   /** Lines the server wrote at warn level or above during the runs (should be none). */
   serverWarnings: string[];
@@ -70,5 +70,5 @@ export async function httpSuite(ctx: BenchContext, load: LoadGenerator, target: 
     await server.stop();
   }
   const serverWarnings = server.child.output.filter((line) => /"level":(40|50|60)/.test(line)).slice(0, 20);
-  return { target: { id: target.id, label: target.label, gpus: target.gpus, kind: target.kind }, runs, serverWarnings };
+  return { target: targetInfo(target), runs, serverWarnings };
 }

@@ -24,8 +24,3 @@ export class BenchContext {
     return this.elapsedS() > this.options.budgetSeconds;
   }
 }
-
-/** Why a measurement has no figures. */
-export interface Skipped {
-  skipped: string;
-}

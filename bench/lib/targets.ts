@@ -18,11 +18,25 @@ export interface Target {
   env: Record<string, string>;
   /** NVML to load directly (null: the dynamic loader's libnvidia-ml.so.1). */
   nvmlLibrary: string | null;
+  /** The simulator's scenario and its file (rewrite it with updateScenario to change faults). */
+  scenario: SimScenario | null;
   scenarioPath: string | null;
 }
 
 /** Variables of the driver set-up a real-GPU child process keeps from this one. */
 const DRIVER_VARIABLES = ['LD_LIBRARY_PATH', 'NVML_LIBRARY_PATH', 'CUDA_LIBRARY_PATH', 'CUDA_VISIBLE_DEVICES', 'CUDA_DEVICE_ORDER', 'NVIDIA_VISIBLE_DEVICES'];
+
+/** What a report keeps of a target. */
+export interface TargetInfo {
+  id: string;
+  label: string;
+  gpus: number;
+  kind: 'sim' | 'real';
+}
+
+export function targetInfo(target: Target): TargetInfo {
+  return { id: target.id, label: target.label, gpus: target.gpus, kind: target.kind };
+}
 
 /** PATH and HOME only: children start from a clean environment as in the e2e tests. */
 export function baseEnv(): Record<string, string> {
@@ -37,7 +51,8 @@ let scenarioDir: string | null = null;
 export function simTarget(gpus: number, options: { scenario?: Omit<SimScenario, 'preset' | 'system'>; counters?: boolean } = {}): Target {
   scenarioDir ??= mkdtempSync(join(tmpdir(), 'gpu-bench-'));
   const dir = mkdtempSync(join(scenarioDir, `sim-${gpus}-`));
-  const scenarioPath = writeScenario({ preset: 'h200x16', system: { gpuCount: gpus }, ...options.scenario }, dir);
+  const scenario: SimScenario = { preset: 'h200x16', system: { gpuCount: gpus }, ...options.scenario };
+  const scenarioPath = writeScenario(scenario, dir);
   return {
     id: `sim-${gpus}`,
     kind: 'sim',
@@ -45,6 +60,7 @@ export function simTarget(gpus: number, options: { scenario?: Omit<SimScenario, 
     label: `${gpus} simulated H200`,
     env: simEnv({ scenarioPath, ...(options.counters && { countersPath: join(dir, 'counters.bin') }) }),
     nvmlLibrary: simPaths().nvml,
+    scenario,
     scenarioPath,
   };
 }
@@ -61,6 +77,7 @@ export function realTarget(names: string[], simulated: boolean): Target {
     label: `${distinct.map((name) => `${names.filter((n) => n === name).length}× ${name}`).join(', ')}${simulated ? ' (simulator, dry run)' : ''}`,
     env,
     nvmlLibrary: process.env.NVML_LIBRARY_PATH || null,
+    scenario: null,
     scenarioPath: null,
   };
 }

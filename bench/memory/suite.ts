@@ -4,10 +4,10 @@ import type { BenchContext } from '../lib/context.js';
 import { Inspector } from '../lib/inspector.js';
 import { memoryOf } from '../lib/proc.js';
 import { fitLine } from '../lib/stats.js';
-import { startServer, type Target } from '../lib/targets.js';
+import { startServer, type Target, type TargetInfo, targetInfo } from '../lib/targets.js';
 
 export interface MemoryTargetResult {
-  target: { id: string; label: string; gpus: number; kind: 'sim' | 'real' };
+  target: TargetInfo;
   /** RSS 2 s after start-up, bytes. */
   idleRssBytes: number;
   /** RSS after the warm-up requests (JIT-compiled code and V8's grown young generation in place). */
@@ -66,7 +66,7 @@ export async function memorySuite(ctx: BenchContext, load: LoadGenerator, target
     const fit = fitLine(curve);
     ctx.log(`  ${target.id}: RSS idle ${(idleRssBytes / 2 ** 20).toFixed(1)} MiB, warm ${(warmRssBytes / 2 ** 20).toFixed(1)} MiB, after ${done} requests ${(after.rssBytes / 2 ** 20).toFixed(1)} MiB`);
     return {
-      target: { id: target.id, label: target.label, gpus: target.gpus, kind: target.kind },
+      target: targetInfo(target),
       idleRssBytes,
       warmRssBytes,
       warmupRequests,

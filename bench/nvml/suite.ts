@@ -5,7 +5,7 @@ import type { BenchContext } from '../lib/context.js';
 import { ROOT } from '../lib/options.js';
 import { runJsonLines } from '../lib/proc.js';
 import { lowerMedian as better, type Summary, summarize } from '../lib/stats.js';
-import { baseEnv, type Target } from '../lib/targets.js';
+import { baseEnv, type Target, type TargetInfo, targetInfo } from '../lib/targets.js';
 import type { BindingJob, BindingResult } from './binding-child.js';
 import { ROUNDS, TIMED_CALLS } from './calls.js';
 
@@ -45,7 +45,7 @@ export interface CResult {
 }
 
 export interface NvmlTargetResult {
-  target: { id: string; label: string; gpus: number; kind: 'sim' | 'real' };
+  target: TargetInfo;
   c: CResult | { error: string };
   binding: BindingResult | { error: string };
   /** nvidia-smi --query-gpu per invocation, ms (real GPUs with nvidia-smi only). */
@@ -150,7 +150,7 @@ export function nvmlSuite(ctx: BenchContext, binary: string | null, target: Targ
     smi = nvidiaSmi(ctx, target);
   }
   return {
-    target: { id: target.id, label: target.label, gpus: target.gpus, kind: target.kind },
+    target: targetInfo(target),
     c,
     binding,
     nvidiaSmi: smi?.summary ?? null,

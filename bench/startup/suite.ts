@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { BenchContext } from '../lib/context.js';
 import { ROOT } from '../lib/options.js';
 import { type Summary, summarize } from '../lib/stats.js';
-import { startServer, type Target } from '../lib/targets.js';
+import { startServer, type Target, type TargetInfo, targetInfo } from '../lib/targets.js';
 
 /** The GPU check's own breakdown, from its summary log line (`timings`), ms. */
 export interface GpuCheckTimings {
@@ -32,7 +32,7 @@ export interface StartupRun {
 }
 
 export interface StartupTargetResult {
-  target: { id: string; label: string; gpus: number; kind: 'sim' | 'real' };
+  target: TargetInfo;
   runs: StartupRun[];
   summary: Record<Exclude<keyof StartupRun, 'gpuCheck'> | `gpuCheck.${keyof GpuCheckTimings}`, Summary>;
 }
@@ -102,7 +102,7 @@ export async function startupSuite(ctx: BenchContext, target: Target, runs: numb
   }
   const pick = (f: (r: StartupRun) => number | null): Summary => summarize(results.map(f).filter((v): v is number => v !== null && Number.isFinite(v)));
   return {
-    target: { id: target.id, label: target.label, gpus: target.gpus, kind: target.kind },
+    target: targetInfo(target),
     runs: results,
     summary: {
       processStartMs: pick((r) => r.processStartMs),
