@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type SimScenario, simEnv, simPaths, writeScenario } from '@app/gpu-sim';
@@ -49,7 +49,11 @@ let scenarioDir: string | null = null;
 
 /** `gpus` simulated H200s (the h200x16 preset cut to that count); call counters on request. */
 export function simTarget(gpus: number, options: { scenario?: Omit<SimScenario, 'preset' | 'system'>; counters?: boolean } = {}): Target {
-  scenarioDir ??= mkdtempSync(join(tmpdir(), 'gpu-bench-'));
+  if (scenarioDir === null) {
+    const dir = mkdtempSync(join(tmpdir(), 'gpu-bench-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    scenarioDir = dir;
+  }
   const dir = mkdtempSync(join(scenarioDir, `sim-${gpus}-`));
   const scenario: SimScenario = { preset: 'h200x16', system: { gpuCount: gpus }, ...options.scenario };
   const scenarioPath = writeScenario(scenario, dir);
