@@ -11,7 +11,9 @@ const COUNTED_CODES = [1, 2, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16, 17, 18, 21, 25, 
 const CODE_SLOT = new Map<number, number>(COUNTED_CODES.map((c, i) => [c, i]));
 const OTHER_SLOT = COUNTED_CODES.length;
 
-const HEADER = 2; // [function index of the call in flight (-1 = none), its start (epoch ms)]
+// [function index of the call in flight (-1 = none), its start (this thread's performance.now()),
+//  this thread's performance.timeOrigin (epoch ms)]: the start is made an epoch time only when read.
+const HEADER = 3;
 const CALLS = 0;
 const SUM_MS = 1;
 const ERRORS = 2;
@@ -40,6 +42,7 @@ export class CallStatsWriter {
   ) {
     this.cells = new Float64Array(buffer);
     this.cells[0] = -1;
+    this.cells[2] = performance.timeOrigin;
   }
 
   /** Size in bytes of a block for `functionCount` functions. */
@@ -49,9 +52,10 @@ export class CallStatsWriter {
 
   /** Marks the start of a call to function `index`; returns the start time (ms, monotonic). */
   enter(index: number): number {
+    const now = performance.now();
     this.cells[0] = index;
-    this.cells[1] = Date.now();
-    return performance.now();
+    this.cells[1] = now;
+    return now;
   }
 
   /** Records the end of the call started by `enter`. */
@@ -82,7 +86,7 @@ export class CallStatsReader {
     const cells = new Float64Array(buffer, 0, HEADER);
     const index = cells[0]!;
     if (index < 0) return null;
-    return { fn: this.functions[index] ?? `#${index}`, sinceMs: cells[1]! };
+    return { fn: this.functions[index] ?? `#${index}`, sinceMs: Math.floor(cells[2]! + cells[1]!) };
   }
 
   /** Sums the blocks; functions never called are left out. */
