@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BENCH_RUNTIME = ['tsx', 'autocannon'];
+// BUNDLE_EXTRA adds packages, e.g. `vitest vite-tsconfig-paths` to run `npm run test:gpu` there too.
+const BENCH_RUNTIME = ['tsx', 'autocannon', ...(process.env.BUNDLE_EXTRA ?? '').split(/\s+/).filter(Boolean)];
 const { packages } = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
 
 /** The lockfile key `name` resolves to from the package at `from`, as Node's lookup walks up. */

@@ -5,7 +5,8 @@
 # production packages plus the benchmark's own (tsx, autocannon; see bench/bundle-deps.mjs),
 # and Node. The whole development tree would not fit in the 64 MiB that travels; this does.
 #
-#   bench/bundle.sh [OUT]        (OUT defaults to .gpu)
+#   bench/bundle.sh [OUT]        (OUT defaults to .gpu; BUNDLE_EXTRA='vitest vite-tsconfig-paths'
+#                                  adds the test runner for `npm run test:gpu`)
 #   there:  BENCH_OUT=$OUT bash .gpu/run.sh npm run bench
 set -euo pipefail
 
