@@ -108,12 +108,12 @@ export class HealthController {
     exclude: string | string[] | undefined,
     reply: FastifyReply,
   ): Promise<HealthCheckResult | string> {
-    const excluded = parseExclude(exclude, checks);
-    const wantVerbose = parseVerbose(verbose);
-    const names = Object.keys(checks).filter((name) => !excluded.has(name));
+    const excluded = exclude === undefined ? NONE : parseExclude(exclude, checks);
+    const wantVerbose = verbose !== undefined && parseVerbose(verbose);
+    const run = Object.entries(checks).filter(([name]) => !excluded.has(name));
     let result: HealthCheckResult;
     try {
-      result = await this.health.check(names.map((name) => () => guard(name, checks[name]!)));
+      result = await this.health.check(run.map(([name, check]) => () => guard(name, check)));
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       result = error.getResponse() as HealthCheckResult;
@@ -138,8 +138,10 @@ async function guard(name: string, check: Check): Promise<HealthIndicatorResult>
   }
 }
 
-function parseExclude(exclude: string | string[] | undefined, checks: Record<string, Check>): Set<string> {
-  const names = (Array.isArray(exclude) ? exclude : exclude === undefined ? [] : [exclude]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+const NONE: ReadonlySet<string> = new Set();
+
+function parseExclude(exclude: string | string[], checks: Record<string, Check>): ReadonlySet<string> {
+  const names = (Array.isArray(exclude) ? exclude : [exclude]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
   const unknown = names.filter((n) => !(n in checks));
   if (unknown.length > 0) {
     throw new BadRequestException(`unknown check ${unknown.join(', ')}; checks here: ${Object.keys(checks).join(', ')}`);
@@ -147,14 +149,14 @@ function parseExclude(exclude: string | string[] | undefined, checks: Record<str
   return new Set(names);
 }
 
-function parseVerbose(verbose: string | undefined): boolean {
-  if (verbose === undefined || verbose === 'false' || verbose === '0') return false;
+function parseVerbose(verbose: string): boolean {
+  if (verbose === 'false' || verbose === '0') return false;
   if (verbose === '' || verbose === 'true' || verbose === '1') return true;
   throw new BadRequestException('verbose takes no value, or true/false');
 }
 
 /** The Kubernetes API server's verbose format: one `[+]name ok` / `[-]name failed` line per check. */
-function verboseText(probe: Probe, names: string[], excluded: Set<string>, result: HealthCheckResult, ok: boolean): string {
+function verboseText(probe: Probe, names: string[], excluded: ReadonlySet<string>, result: HealthCheckResult, ok: boolean): string {
   const lines = names.map((name) => {
     if (excluded.has(name)) return `[+]${name} excluded: ok`;
     const detail = result.details[name] as Record<string, unknown> | undefined;
