@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { gpuConfig } from './config/gpu.config.js';
-import { healthConfig } from './config/health.config.js';
-import { httpConfig } from './config/http.config.js';
+import { gpuConfig } from './config/config.namespaces.js';
+import { healthConfig } from './config/config.namespaces.js';
+import { httpConfig } from './config/config.namespaces.js';
 import { GpuModule } from './gpu/gpu.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';

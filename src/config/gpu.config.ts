@@ -1,4 +1,3 @@
-import { registerAs } from '@nestjs/config';
 import { z } from 'zod';
 import { envBool, envEnum, envInt, envIntList, envNumber, envOptionalInt, envOptionalString, parseEnv } from './env.js';
 
@@ -121,5 +120,3 @@ export function loadGpuConfig(env: NodeJS.ProcessEnv): GpuConfig {
     cudaDeviceOrder: e.CUDA_DEVICE_ORDER ?? null,
   };
 }
-
-export const gpuConfig = registerAs('gpu', () => loadGpuConfig(process.env));

@@ -1,4 +1,3 @@
-import { registerAs } from '@nestjs/config';
 import { z } from 'zod';
 import { envInt, envNumber, envOptionalInt, parseEnv } from './env.js';
 
@@ -35,5 +34,3 @@ export function loadHealthConfig(env: NodeJS.ProcessEnv): HealthConfig {
     diskMaxUsedRatio: e.HEALTH_DISK_MAX_USED_RATIO,
   };
 }
-
-export const healthConfig = registerAs('health', () => loadHealthConfig(process.env));

@@ -1,4 +1,3 @@
-import { registerAs } from '@nestjs/config';
 import { z } from 'zod';
 import { envBool, envEnum, envInt, parseEnv } from './env.js';
 
@@ -40,5 +39,3 @@ export function loadHttpConfig(env: NodeJS.ProcessEnv): HttpConfig {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }
-
-export const httpConfig = registerAs('http', () => loadHttpConfig(process.env));

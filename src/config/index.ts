@@ -5,10 +5,10 @@ import { httpEnvSchema, loadHttpConfig } from './http.config.js';
 import { loadMetricsConfig, metricsEnvSchema } from './metrics.config.js';
 
 export { type ConfigIssue, ConfigValidationError } from './env.js';
-export { DEFAULT_IGNORED_XIDS, type GpuConfig, gpuConfig, loadGpuConfig } from './gpu.config.js';
-export { type HealthConfig, healthConfig, loadHealthConfig } from './health.config.js';
-export { type HttpConfig, httpConfig, loadHttpConfig } from './http.config.js';
-export { loadMetricsConfig, type MetricsConfig, metricsConfig } from './metrics.config.js';
+export { DEFAULT_IGNORED_XIDS, type GpuConfig, loadGpuConfig } from './gpu.config.js';
+export { type HealthConfig, loadHealthConfig } from './health.config.js';
+export { type HttpConfig, loadHttpConfig } from './http.config.js';
+export { loadMetricsConfig, type MetricsConfig } from './metrics.config.js';
 
 /**
  * Validates every feature's settings at once, so one run reports every invalid variable.

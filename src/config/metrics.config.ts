@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { registerAs } from '@nestjs/config';
 import { z } from 'zod';
 import { parseEnv } from './env.js';
 
@@ -23,5 +22,3 @@ export function loadMetricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {
   const e = parseEnv(metricsEnvSchema, env);
   return { hostname: e.METRICS_HOSTNAME ?? hostname() };
 }
-
-export const metricsConfig = registerAs('metrics', () => loadMetricsConfig(process.env));

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { gpuConfig } from '../config/gpu.config.js';
+import { gpuConfig } from '../config/config.namespaces.js';
 import { GpuMonitor } from './gpu.monitor.js';
 import { GpuStartupCheck } from './gpu.startup-check.js';
 import { type GpuSummary, gpuSummary, gpuView, type GpuView } from './gpu.view.js';

@@ -3,7 +3,7 @@ import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { CudaModule } from '@app/cuda';
 import { NvmlModule } from '@app/nvml';
 import { TerminusModule } from '@nestjs/terminus';
-import { gpuConfig } from '../config/gpu.config.js';
+import { gpuConfig } from '../config/config.namespaces.js';
 import { GpuController } from './gpu.controller.js';
 import { GpuHealthIndicator } from './gpu.health.js';
 import { GpuMonitor } from './gpu.monitor.js';

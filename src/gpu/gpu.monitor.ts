@@ -12,7 +12,7 @@ import {
   NvmlShutdownError,
   NvmlTimeoutError,
 } from '@app/nvml';
-import { gpuConfig } from '../config/gpu.config.js';
+import { gpuConfig } from '../config/config.namespaces.js';
 import { ExitCode } from '../exit-codes.js';
 import { type ActiveFinding, GpuHealthState, type GpuStatus, type StatusChange } from './gpu.health-state.js';
 import type { GpuInventory, InventoryGpu } from './gpu.inventory.js';

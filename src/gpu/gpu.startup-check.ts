@@ -18,7 +18,7 @@ import {
   NvmlReturn,
   NvmlTimeoutError,
 } from '@app/nvml';
-import { gpuConfig } from '../config/gpu.config.js';
+import { gpuConfig } from '../config/config.namespaces.js';
 import type { GpuInventory, InventoryGpu } from './gpu.inventory.js';
 import { GpuMonitor } from './gpu.monitor.js';
 import { detectFindings, GPU_POLICY } from './gpu.policy.js';

@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiQuery, ApiServiceUnavailableResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { DiskHealthIndicator, HealthCheckService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { healthConfig } from '../config/health.config.js';
+import { healthConfig } from '../config/config.namespaces.js';
 import { GpuHealthIndicator } from '../gpu/gpu.health.js';
 import { GpuMonitor } from '../gpu/gpu.monitor.js';
 import { HealthResponseDto, TransitionsDto } from './health.dto.js';

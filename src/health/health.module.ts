@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
-import { healthConfig } from '../config/health.config.js';
+import { healthConfig } from '../config/config.namespaces.js';
 import { GpuModule } from '../gpu/gpu.module.js';
 import { HealthController } from './health.controller.js';
 import { HealthCheckDetailDto } from './health.dto.js';

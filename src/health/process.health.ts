@@ -3,7 +3,7 @@ import { getHeapStatistics } from 'node:v8';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { healthConfig } from '../config/health.config.js';
+import { healthConfig } from '../config/config.namespaces.js';
 
 /** How long one event-loop window lasts, and how long a heap reading serves probes, ms. */
 const WINDOW_MS = 1_000;

@@ -4,7 +4,7 @@ import type { NvmlDeviceReadings } from '@app/nvml';
 import { GpuMonitor, type MonitoredGpu } from '../gpu/gpu.monitor.js';
 import type { GpuViewStatus } from '../gpu/gpu.view.js';
 import { DRIVER_VERSION_LABEL, type GpuLabels, gpuLabels } from './gpu.labels.js';
-import { metricsConfig } from '../config/metrics.config.js';
+import { metricsConfig } from '../config/config.namespaces.js';
 
 /** dcgm-exporter's labels of one GPU: identity labels plus the driver version. */
 export type DcgmLabels = GpuLabels & { [DRIVER_VERSION_LABEL]: string };

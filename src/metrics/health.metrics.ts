@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { DiskHealthIndicator, type HealthIndicatorResult } from '@nestjs/terminus';
 import { Gauge, type Registry } from 'prom-client';
-import { healthConfig } from '../config/health.config.js';
+import { healthConfig } from '../config/config.namespaces.js';
 import { GpuHealthIndicator } from '../gpu/gpu.health.js';
 import { ProcessHealthIndicator } from '../health/process.health.js';
 import { ShutdownState } from '../health/shutdown.state.js';

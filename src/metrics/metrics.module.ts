@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
-import { healthConfig } from '../config/health.config.js';
+import { healthConfig } from '../config/config.namespaces.js';
 import { GpuModule } from '../gpu/gpu.module.js';
 import { HealthModule } from '../health/health.module.js';
 import { ProcessHealthIndicator } from '../health/process.health.js';
@@ -9,7 +9,7 @@ import { DcgmMetrics } from './dcgm.metrics.js';
 import { GpuSeriesSource } from './gpu.series.js';
 import { HealthMetrics } from './health.metrics.js';
 import { MetricsController } from './metrics.controller.js';
-import { metricsConfig } from '../config/metrics.config.js';
+import { metricsConfig } from '../config/config.namespaces.js';
 import { metricsRegistryProvider } from './metrics.registry.js';
 import { ServiceMetrics } from './service.metrics.js';
 

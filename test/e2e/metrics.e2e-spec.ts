@@ -11,9 +11,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { ensureSimBuilt, readSimCounters, type SimScenario, simEnv, updateScenario, writeScenario } from '@app/gpu-sim';
 import { Test } from '@nestjs/testing';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { gpuConfig } from '../../src/config/gpu.config.js';
-import { healthConfig } from '../../src/config/health.config.js';
-import { httpConfig } from '../../src/config/http.config.js';
+import { gpuConfig, healthConfig, httpConfig } from '../../src/config/config.namespaces.js';
 import { GpuMonitor } from '../../src/gpu/gpu.monitor.js';
 import { DCGM_FIELDS } from '../../src/metrics/dcgm.fields.js';
 import { MetricsModule } from '../../src/metrics/metrics.module.js';
