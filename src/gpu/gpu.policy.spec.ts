@@ -1,4 +1,5 @@
 import type { NvmlDeviceSample } from '@app/nvml';
+import { nvmlPreset, presetReadings } from '@app/nvml/testing';
 import { describe, expect, it } from 'vitest';
 import { clockEventNames, detectFindings, GPU_POLICY, isCriticalXid, reasonForNvmlCode } from './gpu.policy.js';
 
@@ -9,37 +10,8 @@ function sample(readings: Partial<NvmlDeviceSample['readings']> = {}, failure: N
     durationMs: 1,
     errors: {},
     failure,
-    readings: {
-      memoryTotalBytes: 100,
-      memoryReservedBytes: 1,
-      memoryUsedBytes: 9,
-      memoryFreeBytes: 90,
-      temperatureCelsius: 41,
-      temperatureSlowdownCelsius: 89,
-      temperatureShutdownCelsius: 95,
-      powerUsageMilliwatts: 1,
-      powerLimitMilliwatts: 2,
-      energyConsumedMillijoules: 3,
-      utilizationGpuPercent: 0,
-      utilizationMemoryPercent: 0,
-      performanceState: 0,
-      clockEventReasons: 0x1,
-      smClockMhz: 1,
-      memoryClockMhz: 1,
-      fanSpeedPercent: null,
-      eccEnabled: true,
-      eccVolatileUncorrected: 0,
-      eccVolatileCorrected: 0,
-      eccAggregateUncorrected: 0,
-      remappedRowsCorrectable: 0,
-      remappedRowsUncorrectable: 0,
-      remappedRowsPending: false,
-      remappedRowsFailure: false,
-      migEnabled: false,
-      processes: [],
-      migDevices: [],
-      ...readings,
-    },
+    // An idle H200 with a small framebuffer, so free-memory thresholds are easy to cross.
+    readings: presetReadings(nvmlPreset('h200').gpus[0]!, { memoryTotalBytes: 100, memoryReservedBytes: 1, memoryUsedBytes: 9, memoryFreeBytes: 90, ...readings }),
   };
 }
 

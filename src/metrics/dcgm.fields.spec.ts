@@ -1,42 +1,12 @@
 import type { NvmlDeviceReadings } from '@app/nvml';
+import { nvmlPreset, presetReadings } from '@app/nvml/testing';
 import { describe, expect, it } from 'vitest';
 import { DCGM_FIELDS, toMiB, toWatts } from './dcgm.fields.js';
 
 const MiB = 2 ** 20;
 
 /** The H200 of the project's GPU machine, as one NVML sample read it. */
-function h200Readings(): NvmlDeviceReadings {
-  return {
-    memoryTotalBytes: 150754820096,
-    memoryReservedBytes: 644939776,
-    memoryUsedBytes: 0,
-    memoryFreeBytes: 150109880320,
-    temperatureCelsius: 41,
-    temperatureSlowdownCelsius: 89,
-    temperatureShutdownCelsius: 95,
-    powerUsageMilliwatts: 128458,
-    powerLimitMilliwatts: 700000,
-    energyConsumedMillijoules: 2254251,
-    utilizationGpuPercent: 0,
-    utilizationMemoryPercent: 0,
-    performanceState: 0,
-    clockEventReasons: 1,
-    smClockMhz: 1980,
-    memoryClockMhz: 3201,
-    fanSpeedPercent: null,
-    eccEnabled: true,
-    eccVolatileUncorrected: 0,
-    eccVolatileCorrected: 0,
-    eccAggregateUncorrected: 0,
-    remappedRowsCorrectable: 0,
-    remappedRowsUncorrectable: 0,
-    remappedRowsPending: false,
-    remappedRowsFailure: false,
-    migEnabled: false,
-    processes: [],
-    migDevices: [],
-  };
-}
+const h200Readings = (): NvmlDeviceReadings => presetReadings(nvmlPreset('h200').gpus[0]!);
 
 const values = (r: NvmlDeviceReadings) => Object.fromEntries(DCGM_FIELDS.map((f) => [f.name, f.value(r)]));
 

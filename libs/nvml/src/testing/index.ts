@@ -12,4 +12,5 @@ export {
   type NvmlPreset,
   type NvmlPresetName,
   nvmlPreset,
+  presetReadings,
 } from './nvml.presets.js';

@@ -319,3 +319,27 @@ export function freeBytes(memory: FakeMemory): number {
   return memory.totalBytes - memory.reservedBytes - memory.usedBytes;
 }
 
+
+/**
+ * A fake GPU's readings as one sample of the binding returns them (v2 memory accounting, no MIG
+ * devices), e.g. `presetReadings(nvmlPreset('h200').gpus[0]!)` for unit tests of what consumes
+ * samples. `overrides` replace single readings.
+ */
+export function presetReadings(gpu: FakeGpu, overrides: Partial<NvmlDeviceReadings> = {}): NvmlDeviceReadings {
+  const { memory, remappedRows } = gpu;
+  return {
+    memoryTotalBytes: memory?.totalBytes ?? null,
+    memoryReservedBytes: memory?.reservedBytes ?? null,
+    memoryUsedBytes: memory?.usedBytes ?? null,
+    memoryFreeBytes: memory ? freeBytes(memory) : null,
+    ...gpu.readings,
+    remappedRowsCorrectable: remappedRows?.correctable ?? null,
+    remappedRowsUncorrectable: remappedRows?.uncorrectable ?? null,
+    remappedRowsPending: remappedRows?.pending ?? null,
+    remappedRowsFailure: remappedRows?.failure ?? null,
+    migEnabled: gpu.migEnabled,
+    processes: [...gpu.processes],
+    migDevices: [],
+    ...overrides,
+  };
+}
