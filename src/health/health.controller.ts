@@ -28,6 +28,7 @@ export class HealthController {
   private readonly live: Record<string, Check>;
   private readonly ready: Record<string, Check>;
   private readonly startup: Record<string, Check>;
+  private readonly everything: Record<string, Check>;
   private diskCache: { atMs: number; result: Promise<HealthIndicatorResult> } | null = null;
 
   constructor(
@@ -51,6 +52,7 @@ export class HealthController {
       disk: () => this.diskUsage(),
     };
     this.startup = { startup: () => this.gpu.isStarted('startup') };
+    this.everything = { ...this.live, ...this.ready, gpu: () => this.gpu.isReady('gpu', true), ...this.startup };
   }
 
   @Get('live')
@@ -78,7 +80,7 @@ export class HealthController {
   @ApiOperation({ summary: 'Every check', description: 'Liveness, readiness and start-up checks together; each GPU with every reading, as on /gpus.' })
   @ProbeDocs('healthz', ['event-loop', 'heap', 'nvml', 'shutdown', 'gpu', 'disk', 'startup'])
   all(@Query('verbose') verbose: string | undefined, @Query('exclude') exclude: string | string[] | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | string> {
-    return this.run('healthz', { ...this.live, ...this.ready, gpu: () => this.gpu.isReady('gpu', true), ...this.startup }, verbose, exclude, reply);
+    return this.run('healthz', this.everything, verbose, exclude, reply);
   }
 
   @Get('transitions')
@@ -110,10 +112,9 @@ export class HealthController {
   ): Promise<HealthCheckResult | string> {
     const excluded = exclude === undefined ? NONE : parseExclude(exclude, checks);
     const wantVerbose = verbose !== undefined && parseVerbose(verbose);
-    const run = Object.entries(checks).filter(([name]) => !excluded.has(name));
     let result: HealthCheckResult;
     try {
-      result = await this.health.check(run.map(([name, check]) => () => guard(name, check)));
+      result = await this.health.check(excluded.size === 0 ? guarded(checks) : guardedExcept(checks, excluded));
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       result = error.getResponse() as HealthCheckResult;
@@ -126,6 +127,24 @@ export class HealthController {
     reply.type('text/plain; charset=utf-8');
     return verboseText(probe, Object.keys(checks), excluded, result, ok);
   }
+}
+
+const runners = new WeakMap<Record<string, Check>, Array<() => Promise<HealthIndicatorResult>>>();
+
+/** The guarded runners of a check table, made once: probes come often and allocate little. */
+function guarded(checks: Record<string, Check>): Array<() => Promise<HealthIndicatorResult>> {
+  let list = runners.get(checks);
+  if (!list) {
+    list = Object.entries(checks).map(([name, check]) => () => guard(name, check));
+    runners.set(checks, list);
+  }
+  return list;
+}
+
+function guardedExcept(checks: Record<string, Check>, excluded: ReadonlySet<string>): Array<() => Promise<HealthIndicatorResult>> {
+  return Object.entries(checks)
+    .filter(([name]) => !excluded.has(name))
+    .map(([name, check]) => () => guard(name, check));
 }
 
 /** Runs one check; anything it throws becomes `down` for that check (never an HTTP 500). */
