@@ -3,19 +3,22 @@
 //   1. every GPU: the start-up summary and `/gpus` name exactly nvidia-smi's UUIDs in its order,
 //      the CUDA smoke test covered each GPU (total time reported), `/health/ready` answers 200
 //      with one entry per UUID, `/metrics` carries one label set per GPU; then readiness under
-//      load (VERIFY_CONNECTIONS, default 1,16,64; VERIFY_LOAD_S seconds each, default 5);
+//      load (VERIFY_CONNECTIONS, default 1,16,64; VERIFY_LOAD_S seconds each, default 5); with
+//      VERIFY_SOAK_S, a soak of that many seconds with the background sampling and the XID watch
+//      running: readiness every second stays 200, no status transition, no warning, RSS noted;
 //   2. CUDA_VISIBLE_DEVICES by index, by full UUID, by UUID prefix and as a reversed list: the
 //      service selects exactly those GPUs;
 //   3. CUDA_VISIBLE_DEVICES naming an index past the last GPU: exit 12, visible_device_not_found.
 // The report (markdown and JSON) goes to stdout and, with BENCH_OUT, into that folder. Exit 1
 // when a check fails. NVIDIA_SMI names another nvidia-smi (a dry run on the simulator).
 import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { getJson, type RunningService, startService } from '../../test/support/service.js';
 import { LoadGenerator, type LoadResult } from '../http/load.js';
-import { planCores } from '../lib/proc.js';
+import { memoryOf, planCores } from '../lib/proc.js';
 
 interface SmiGpu {
   index: number;
@@ -70,7 +73,7 @@ const same = (a: readonly string[], b: readonly string[]): boolean => a.length =
 const short = (uuids: readonly string[]): string => uuids.map((u) => u.slice(0, 12)).join(', ');
 
 /** Every GPU: identity, smoke test, readiness, metrics, and readiness under load. */
-async function allGpus(smi: SmiGpu[], load: LoadGenerator, connections: number[], loadS: number): Promise<LoadResult[]> {
+async function allGpus(smi: SmiGpu[], load: LoadGenerator, connections: number[], loadS: number, soakS: number): Promise<LoadResult[]> {
   const service = await startService({ env: driverEnv, timeoutMs: 60_000 });
   const results: LoadResult[] = [];
   try {
@@ -107,11 +110,54 @@ async function allGpus(smi: SmiGpu[], load: LoadGenerator, connections: number[]
         `${Math.round(result.requestsPerSecond)} req/s, p50 ${result.latencyMs.p50.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms${non200.length ? `, non-200: ${JSON.stringify(Object.fromEntries(non200))}` : ''}`,
       );
     }
+    if (soakS > 0) await soak(service, soakS, smi.length);
   } finally {
     const exit = await service.stop('SIGTERM', 30_000);
     check('SIGTERM exits 0', exit.code === 0, `code ${exit.code}${exit.signal ? `, signal ${exit.signal}` : ''}`);
   }
   return results;
+}
+
+const MIB = 2 ** 20;
+
+async function transitionCount(service: RunningService): Promise<number> {
+  return (await getJson<{ transitions: unknown[] }>(service.baseUrl, '/health/transitions')).body.transitions.length;
+}
+
+/**
+ * `seconds` of the service left running as in production: a readiness probe every second,
+ * `/gpus` and `/metrics` every ten. Every probe is 200, no GPU changes status, nothing is logged
+ * at warn or above, and the XID watch covers every GPU (a `DCGM_FI_DEV_XID_ERRORS` series each).
+ */
+async function soak(service: RunningService, seconds: number, gpus: number): Promise<void> {
+  const pid = service.child.pid!;
+  const warnings = (): number => service.records().filter((r) => typeof r.level === 'number' && r.level >= 40).length;
+  const [warningsBefore, transitionsBefore, rssBefore] = [warnings(), await transitionCount(service), memoryOf(pid).rssBytes];
+  const statuses: Record<string, number> = {};
+  let slowestMs = 0;
+  let xidSeries = 0;
+  const end = Date.now() + seconds * 1000;
+  for (let n = 0; Date.now() < end; n++) {
+    const ready = await getJson(service.baseUrl, '/health/ready');
+    statuses[ready.status] = (statuses[ready.status] ?? 0) + 1;
+    slowestMs = Math.max(slowestMs, ready.ms);
+    if (n % 10 === 0) {
+      await getJson(service.baseUrl, '/gpus');
+      const metrics = await (await fetch(`${service.baseUrl}/metrics`)).text();
+      xidSeries = metrics.split('\n').filter((l) => l.startsWith('DCGM_FI_DEV_XID_ERRORS{')).length;
+    }
+    await sleep(1000);
+  }
+  const transitions = (await transitionCount(service)) - transitionsBefore;
+  const logged = warnings() - warningsBefore;
+  const rssAfter = memoryOf(pid).rssBytes;
+  const probes = Object.values(statuses).reduce((a, b) => a + b, 0);
+  check(
+    `soak of ${seconds} s`,
+    probes > 0 && statuses['200'] === probes && transitions === 0 && logged === 0,
+    `${probes} readiness probes ${JSON.stringify(statuses)}, slowest ${slowestMs.toFixed(1)} ms; ${transitions} transitions; ${logged} lines at warn or above; RSS ${(rssBefore / MIB).toFixed(1)} → ${(rssAfter / MIB).toFixed(1)} MiB`,
+  );
+  check('XID watch on every GPU', xidSeries === gpus, `${xidSeries} DCGM_FI_DEV_XID_ERRORS series for ${gpus} GPUs`);
 }
 
 /** CUDA_VISIBLE_DEVICES=`selector` selects exactly `expected` (UUIDs, in that order). */
@@ -148,10 +194,11 @@ async function main(): Promise<void> {
   if (smi.length === 0) throw new Error('nvidia-smi -L lists no GPU');
   const connections = (process.env.VERIFY_CONNECTIONS ?? '1,16,64').split(',').map(Number);
   const loadS = Number(process.env.VERIFY_LOAD_S ?? 5);
+  const soakS = Number(process.env.VERIFY_SOAK_S ?? 0);
   const load = await LoadGenerator.start(planCores());
   let runs: LoadResult[] = [];
   try {
-    runs = await allGpus(smi, load, connections, loadS);
+    runs = await allGpus(smi, load, connections, loadS, soakS);
   } finally {
     await load.close();
   }
