@@ -57,6 +57,16 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# A V8 code cache of the module graph, so that a start does not compile the JavaScript again
+# (about a quarter of module loading). Node keys the cache by uid: it is made as the service
+# user, then left read-only. Under another uid the cache is not found and Node compiles as usual.
+ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
+RUN install -d -o 10001 -g 10001 "$NODE_COMPILE_CACHE" \
+    && setpriv --reuid=10001 --regid=10001 --clear-groups \
+       node --input-type=module -e "await import('/app/dist/src/bootstrap.js')" \
+    && chown -R root:root "$NODE_COMPILE_CACHE" \
+    && chmod -R a+rX,go-w "$NODE_COMPILE_CACHE" \
+    && test -n "$(ls -A "$NODE_COMPILE_CACHE"/*)"
 # Labels last, so that a new revision or date leaves the layers above cached.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
@@ -100,6 +110,16 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# A V8 code cache of the module graph, so that a start does not compile the JavaScript again
+# (about a quarter of module loading). Node keys the cache by uid: it is made as the service
+# user, then left read-only. Under another uid the cache is not found and Node compiles as usual.
+ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
+RUN install -d -o 10001 -g 10001 "$NODE_COMPILE_CACHE" \
+    && setpriv --reuid=10001 --regid=10001 --clear-groups \
+       node --input-type=module -e "await import('/app/dist/src/bootstrap.js')" \
+    && chown -R root:root "$NODE_COMPILE_CACHE" \
+    && chmod -R a+rX,go-w "$NODE_COMPILE_CACHE" \
+    && test -n "$(ls -A "$NODE_COMPILE_CACHE"/*)"
 # Labels last, so that a new revision or date leaves the layers above cached.
 ARG VERSION=0.1.0
 ARG REVISION=unknown

@@ -140,7 +140,10 @@ async function main(): Promise<void> {
           report.http.push(await httpSuite(ctx, load, r, { routes: ALL_ROUTES, connections: options.connections, probeLike: true }));
         });
       }
-      if (has('startup')) await step('start-up on the real GPUs', async () => void report.startup.push(await startupSuite(ctx, r, options.startupRuns)));
+      if (has('startup')) {
+        await step('start-up on the real GPUs', async () => void report.startup.push(await startupSuite(ctx, r, options.startupRuns)));
+        await step('start-up on the real GPUs, compile cache', async () => void report.startup.push(await startupSuite(ctx, r, options.startupRuns, { compileCache: true })));
+      }
       if (has('memory')) await step('memory on the real GPUs', async () => void report.memory.push(await memorySuite(ctx, load, r, options.memoryRequests)));
     }
 
@@ -169,6 +172,7 @@ async function main(): Promise<void> {
     }
     if (has('startup')) {
       await step(`start-up on ${sim1.label}`, async () => void report.startup.push(await startupSuite(ctx, sim1, options.startupRuns)));
+      await step(`start-up on ${sim1.label}, compile cache`, async () => void report.startup.push(await startupSuite(ctx, sim1, options.startupRuns, { compileCache: true })));
       await step(`start-up on ${simMax.label}`, async () => void report.startup.push(await startupSuite(ctx, simMax, Math.min(3, options.startupRuns))));
     }
     if (has('memory')) await step(`memory on ${sim1.label}`, async () => void report.memory.push(await memorySuite(ctx, load, sim1, options.memoryRequests)));

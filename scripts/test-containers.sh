@@ -192,6 +192,12 @@ non_root() { # non_root CONTAINER: the service runs as 10001 under tini as PID 1
   [[ $comm == tini ]] || { echo "PID 1 is $comm"; return 1; }
   echo "uid $uid, PID 1 $comm"
 }
+compile_cache_read() { # compile_cache_read CONTAINER: the service user's Node reads the image's V8 code cache
+  local n
+  n=$(podman exec "$1" sh -c "NODE_DEBUG_NATIVE=COMPILE_CACHE node --input-type=module -e \"await import('/app/dist/src/bootstrap.js')\" 2>&1 | grep -c 'was accepted'" || true)
+  ((n > 100)) || { echo "$n modules came from the compile cache"; return 1; }
+  echo "$n modules from the compile cache"
+}
 read_only_root() { ! podman exec "$1" sh -c 'touch /app/x' 2>/dev/null || { echo 'the root filesystem is writable'; return 1; }; }
 stops_cleanly() { # stops_cleanly CONTAINER: SIGTERM → drain → exit 0, inside 30 s
   local c=$1 t0 t1 ms code
@@ -231,6 +237,7 @@ if timed 'compose up' run_compose_stack; then
   check 'compose: /health/ready 200 on a loopback port (X-GPU-Simulated: h200)' ready_200 "$port"
   check 'compose: runs as uid 10001, tini is PID 1' non_root "$container"
   check 'compose: read-only root filesystem' read_only_root "$container"
+  check 'compose: Node reads the compile cache made at build time' compile_cache_read "$container"
   check 'compose: podman stop -t 30 drains and exits 0 inside the grace period' stops_cleanly "$container"
 else
   fail 'compose up' "$(cat "$tmp/podman-service.log" 2>/dev/null | tail -n 20)"

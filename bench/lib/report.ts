@@ -180,13 +180,17 @@ export function evaluateGoals(report: BenchReport): Goal[] {
   } else goals.push(notMeasured('3', 'readiness ≥ 50× faster than NVML init + query + shutdown per request'));
 
   // 4. Start-up.
-  const st = preferred(report.startup);
+  // Judged as the container image starts: with its compile cache (reports from before the cache
+  // variant existed have only starts without it).
+  const st = preferred(report.startup, (s) => s.compileCache === true) ?? preferred(report.startup);
   if (st) {
+    const cold = st.compileCache ? report.startup.find((s) => !s.compileCache && s.target.id === st.target.id) : undefined;
+    const figure = (s: StartupTargetResult): string => `p50 ${ms(s.summary.readyMs.p50)} ms, worst ${ms(s.summary.readyMs.max)} ms (${s.runs.length} starts)`;
     goals.push({
       id: '4',
       goal: 'process start to first 200 on /health/startup ≤ 1.5 s (H200)',
       on: st.target.kind === 'real' ? st.target.label : `${st.target.label}, ${simNote}`,
-      figure: `p50 ${ms(st.summary.readyMs.p50)} ms, worst ${ms(st.summary.readyMs.max)} ms (${st.runs.length} starts)`,
+      figure: st.compileCache ? `${figure(st)} with the compile cache the image ships${cold ? `; without it ${figure(cold)}` : ''}` : figure(st),
       met: judged(st.target.kind, st.summary.readyMs.max <= 1500),
       note: `GPU check ${ms(st.summary['gpuCheck.totalMs'].p50)} ms of it (CUDA smoke test ${ms(st.summary['gpuCheck.smokeTestMs'].p50)} ms)`,
     });
@@ -466,7 +470,7 @@ function startupSection(report: BenchReport): string[] {
   const rows = report.startup.map((s) => {
     const p = (key: keyof StartupTargetResult['summary']): string => ms(s.summary[key].p50);
     return [
-      s.target.label,
+      s.compileCache ? `${s.target.label}, compile cache` : s.target.label,
       String(s.runs.length),
       p('userCodeMs'),
       p('nestInitMs'),
@@ -483,7 +487,7 @@ function startupSection(report: BenchReport): string[] {
   return [
     '## 4. Start-up',
     '',
-    '`node dist/src/main.js` from spawn to the first 200 on `/health/startup` (polled every 5 ms), p50 over the starts, ms. Spawn→JS: until the first JavaScript runs (a `--import` preload). The GPU check columns are the `timings` of its summary line, which is the first log line: `cudaInit` runs beside `nvmlInit` and `enumerate` and counts from the start of the check. Nest init: everything else before that line (module loading, dependency injection, the OpenAPI document), derived as first log − spawn→JS − GPU check.',
+    '`node dist/src/main.js` from spawn to the first 200 on `/health/startup` (polled every 5 ms), p50 over the starts, ms. Spawn→JS: until the first JavaScript runs (a `--import` preload). The GPU check columns are the `timings` of its summary line, which is the first log line: `cudaInit` runs beside `nvmlInit` and `enumerate` and counts from the start of the check. Nest init: everything else before that line (module loading, dependency injection, the OpenAPI document), derived as first log − spawn→JS − GPU check. Compile cache: `NODE_COMPILE_CACHE` names a V8 code cache of the module graph, filled by one unmeasured start, as the container image ships one.',
     '',
     table(['target', 'starts', 'spawn→JS', 'Nest init', 'nvmlInit', 'enumerate', 'cudaInit', 'smoke test', 'GPU check', 'first log', 'listening', 'ready'], rows),
     '',

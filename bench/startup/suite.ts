@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BenchContext } from '../lib/context.js';
@@ -33,14 +35,16 @@ export interface StartupRun {
 
 export interface StartupTargetResult {
   target: TargetInfo;
+  /** The starts read a V8 code cache of the module graph (NODE_COMPILE_CACHE, filled by one unmeasured start), as the container image does. */
+  compileCache: boolean;
   runs: StartupRun[];
   summary: Record<Exclude<keyof StartupRun, 'gpuCheck'> | `gpuCheck.${keyof GpuCheckTimings}`, Summary>;
 }
 
 const PRELOAD = pathToFileURL(join(ROOT, 'bench', 'startup', 'preload.mjs')).href;
 
-async function once(target: Target): Promise<StartupRun> {
-  const server = await startServer(target, { entry: 'main', nodeArgs: ['--import', PRELOAD], waitReady: false });
+async function once(target: Target, env: Record<string, string>): Promise<StartupRun> {
+  const server = await startServer(target, { entry: 'main', nodeArgs: ['--import', PRELOAD], waitReady: false, env });
   const { child, spawnedAtMs: spawnedAt } = server;
   const since = (): number => performance.timeOrigin + performance.now() - spawnedAt;
   try {
@@ -90,19 +94,31 @@ async function once(target: Target): Promise<StartupRun> {
   }
 }
 
-/** Starts the production entry `runs` times on `target`, one after another. */
-export async function startupSuite(ctx: BenchContext, target: Target, runs: number): Promise<StartupTargetResult> {
+/**
+ * Starts the production entry `runs` times on `target`, one after another; with `compileCache`,
+ * from a fresh NODE_COMPILE_CACHE directory that one unmeasured start fills first.
+ */
+export async function startupSuite(ctx: BenchContext, target: Target, runs: number, { compileCache = false } = {}): Promise<StartupTargetResult> {
   // The first fetch loads undici; do it before any timing.
   await fetch('http://127.0.0.1:1/').catch(() => null);
+  const cacheDir = compileCache ? mkdtempSync(join(tmpdir(), 'gpu-bench-compile-cache-')) : null;
+  const env: Record<string, string> = cacheDir ? { NODE_COMPILE_CACHE: cacheDir } : {};
+  const label = `${target.id}${cacheDir ? ' (compile cache)' : ''}`;
   const results: StartupRun[] = [];
-  for (let i = 0; i < runs; i++) {
-    const run = await once(target);
-    results.push(run);
-    ctx.log(`  ${target.id} start ${i + 1}/${runs}: ready after ${run.readyMs.toFixed(0)} ms (GPU check ${run.gpuCheck.totalMs?.toFixed(0) ?? '?'} ms)`);
+  try {
+    if (cacheDir) await once(target, env);
+    for (let i = 0; i < runs; i++) {
+      const run = await once(target, env);
+      results.push(run);
+      ctx.log(`  ${label} start ${i + 1}/${runs}: ready after ${run.readyMs.toFixed(0)} ms (GPU check ${run.gpuCheck.totalMs?.toFixed(0) ?? '?'} ms)`);
+    }
+  } finally {
+    if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
   }
   const pick = (f: (r: StartupRun) => number | null): Summary => summarize(results.map(f).filter((v): v is number => v !== null && Number.isFinite(v)));
   return {
     target: targetInfo(target),
+    compileCache,
     runs: results,
     summary: {
       processStartMs: pick((r) => r.processStartMs),

@@ -152,6 +152,16 @@ describe('Dockerfile', () => {
         expect(ALL.map((i) => i.args).join('\n')).not.toMatch(/\bcurl\b|\bwget\b/);
       });
 
+      it('ships a read-only V8 compile cache made as the service user (Node keys it by uid)', () => {
+        const env = envOf(stage(name));
+        const [uid] = only(stage(name), 'USER')[0]!.args.split(':');
+        expect(env.NODE_COMPILE_CACHE).toBe('/app/.node-compile-cache');
+        const bake = only(stage(name), 'RUN').find((i) => i.args.includes('NODE_COMPILE_CACHE'))?.args ?? '';
+        expect(bake).toContain(`setpriv --reuid=${uid} --regid=${uid}`);
+        expect(bake).toContain("import('/app/dist/src/bootstrap.js')");
+        expect(bake).toMatch(/chown -R root:root "\$NODE_COMPILE_CACHE"/);
+      });
+
       it('carries OCI labels', () => {
         const labels = only(stage(name), 'LABEL').map((i) => i.args).join(' ');
         for (const key of ['title', 'description', 'version', 'revision', 'created', 'source', 'base.name']) {
