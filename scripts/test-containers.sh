@@ -297,6 +297,7 @@ if [[ ${CONTAINER_TEST_CUDA_STANDIN:-1} != 0 ]]; then
     check 'cuda-devel: healthy by its own HEALTHCHECK' wait_healthy "$project-cuda-devel"
     check 'cuda-devel: /health/ready 200' ready_200 "$cport"
     check 'cuda-devel: runs as uid 10001, tini is PID 1' non_root "$project-cuda-devel"
+    check 'cuda-devel: Node reads the compile cache made at build time' compile_cache_read "$project-cuda-devel"
     check 'cuda-devel: SIGTERM drains and exits 0' stops_cleanly "$project-cuda-devel"
   else
     fail 'cuda-devel target builds (stand-in base)'
