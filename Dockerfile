@@ -33,12 +33,14 @@ RUN npm run build \
     && test -f dist/src/main.js \
     && test -f dist/src/healthcheck.js
 
-# ---- a V8 code cache of the module graph, for both runtime targets ----------------------------
-# With it a start does not compile the JavaScript again (about a third of module loading). Node
-# keys the cache by its own version and by uid, and looks entries up by path: it is made with the
-# Node the targets run, as the service user (10001), from /app. A pod under another uid finds no
-# cache and compiles as usual.
-FROM ${NODE_IMAGE} AS compile-cache
+# ---- the application as both runtime targets run it ---------------------------------------------
+# /app: package.json, the production node_modules, dist, and a V8 code cache of the module graph,
+# with which a start does not compile the JavaScript again (about a third of module loading).
+# Node keys the cache by its own version and by uid, and looks entries up by path: it is made
+# with the Node the targets run, as the service user (10001), from /app. Node writes its cache
+# files 0600; they are opened to reading. A pod under another uid finds no cache and compiles
+# as usual.
+FROM ${NODE_IMAGE} AS app
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
@@ -69,15 +71,11 @@ ENV NODE_ENV=production \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility \
     NVIDIA_VISIBLE_DEVICES= \
     PORT=8000 \
-    HOST=0.0.0.0
+    HOST=0.0.0.0 \
+    NODE_COMPILE_CACHE=/app/.node-compile-cache
 WORKDIR /app
-COPY --from=build /src/package.json ./package.json
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
-# The compile cache (see its stage): owned by root (node writes its files 0600, the stage opens
-# them to reading), so the service reads it and cannot change it.
-ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
-COPY --from=compile-cache --chown=0:0 /app/.node-compile-cache ./.node-compile-cache
+# The application (see its stage), owned by root: the service reads it and cannot change it.
+COPY --from=app --chown=0:0 /app /app
 # Labels last, so that a new revision or date leaves the layers above cached.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
@@ -115,16 +113,11 @@ RUN apt-get update \
 ENV NODE_ENV=production \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility \
     PORT=8000 \
-    HOST=0.0.0.0
+    HOST=0.0.0.0 \
+    NODE_COMPILE_CACHE=/app/.node-compile-cache
 WORKDIR /app
-# Owned by root and read-only to the service user.
-COPY --from=build /src/package.json ./package.json
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
-# The compile cache (see its stage): owned by root (node writes its files 0600, the stage opens
-# them to reading), so the service reads it and cannot change it.
-ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
-COPY --from=compile-cache --chown=0:0 /app/.node-compile-cache ./.node-compile-cache
+# The application (see its stage), owned by root: the service reads it and cannot change it.
+COPY --from=app --chown=0:0 /app /app
 # Labels last, so that a new revision or date leaves the layers above cached.
 ARG VERSION=0.1.0
 ARG REVISION=unknown

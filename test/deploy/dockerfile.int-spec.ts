@@ -108,14 +108,13 @@ describe('Dockerfile', () => {
     expect(build).toMatch(/npm prune --omit=dev/);
   });
 
-  it('copies only the build output and production dependencies into the runtime stage', () => {
-    const copies = only(stage('runtime'), 'COPY').map((i) => i.args);
-    expect(copies).toEqual([
+  it('copies only the build output and production dependencies (and the compile cache) into the runtime stage', () => {
+    expect(only(stage('app'), 'COPY').map((i) => i.args)).toEqual([
       '--from=build /src/package.json ./package.json',
       '--from=build /src/node_modules ./node_modules',
       '--from=build /src/dist ./dist',
-      '--from=compile-cache --chown=0:0 /app/.node-compile-cache ./.node-compile-cache',
     ]);
+    expect(only(stage('runtime'), 'COPY').map((i) => i.args)).toEqual(['--from=app --chown=0:0 /app /app']);
   });
 
   for (const name of ['runtime', 'cuda-devel']) {
@@ -156,8 +155,8 @@ describe('Dockerfile', () => {
       it('ships the V8 compile cache made as its own user (Node keys it by uid), owned by root', () => {
         const [uid] = only(stage(name), 'USER')[0]!.args.split(':');
         expect(envOf(stage(name)).NODE_COMPILE_CACHE).toBe('/app/.node-compile-cache');
-        expect(only(stage(name), 'COPY').map((i) => i.args)).toContain('--from=compile-cache --chown=0:0 /app/.node-compile-cache ./.node-compile-cache');
-        const make = only(stage('compile-cache'), 'RUN').map((i) => i.args).join('\n');
+        expect(only(stage(name), 'COPY').map((i) => i.args)).toContain('--from=app --chown=0:0 /app /app');
+        const make = only(stage('app'), 'RUN').map((i) => i.args).join('\n');
         expect(make).toContain(`setpriv --reuid=${uid} --regid=${uid}`);
       });
 
@@ -171,9 +170,9 @@ describe('Dockerfile', () => {
   }
 
   it('makes the compile cache with the runtime Node, from the paths the targets run', () => {
-    expect(stage('compile-cache')[0]!.args).toBe('${NODE_IMAGE} AS compile-cache');
-    expect(only(stage('compile-cache'), 'WORKDIR')[0]?.args).toBe('/app');
-    const make = only(stage('compile-cache'), 'RUN').map((i) => i.args).join('\n');
+    expect(stage('app')[0]!.args).toBe('${NODE_IMAGE} AS app');
+    expect(only(stage('app'), 'WORKDIR')[0]?.args).toBe('/app');
+    const make = only(stage('app'), 'RUN').map((i) => i.args).join('\n');
     expect(make).toContain('NODE_COMPILE_CACHE=/app/.node-compile-cache');
     expect(make).toContain("import('/app/dist/src/bootstrap.js')");
     // Node writes its cache files 0600; the service user must be able to read them.
@@ -185,7 +184,7 @@ describe('Dockerfile', () => {
     expect(stage('cuda-devel')[0]!.args).toBe('${CUDA_IMAGE} AS cuda-devel');
     const copies = only(stage('cuda-devel'), 'COPY').map((i) => i.args);
     expect(copies).toContain('--from=build /usr/local/bin/node /usr/local/bin/node');
-    expect(copies).toContain('--from=build /src/dist ./dist');
+    expect(copies).toContain('--from=app --chown=0:0 /app /app');
   });
 
   it('keeps the build context to what the build stage copies', () => {
