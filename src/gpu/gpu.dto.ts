@@ -1,10 +1,10 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { GPU_VIEW_STATUSES } from './gpu.view.js';
 
 // OpenAPI shapes of the GPU views (gpu.view.ts). Readings a GPU cannot report are null, never 0;
 // `unavailable` says why.
 
 const UNAVAILABLE_REASONS = ['not_supported', 'mig_enabled', 'no_permission', 'function_not_found', 'no_data', 'nvml_error'];
-const STATUSES = ['up', 'degraded', 'down', 'lost'];
 
 export class UnavailableDto {
   @ApiProperty({ enum: UNAVAILABLE_REASONS, example: 'not_supported' })
@@ -70,7 +70,7 @@ export class MigDeviceDto {
   @ApiProperty({ description: 'Selected through CUDA_VISIBLE_DEVICES (or the whole GPU is used)', example: true })
   selected!: boolean;
 
-  @ApiProperty({ enum: STATUSES, description: 'Follows the parent GPU', example: 'up' })
+  @ApiProperty({ enum: [...GPU_VIEW_STATUSES], description: 'Follows the parent GPU', example: 'up' })
   status!: string;
 
   @ApiProperty({ type: Number, nullable: true, description: 'bytes', example: 42144366592 })
@@ -113,7 +113,7 @@ export class GpuDto {
   @ApiProperty({ type: String, nullable: true, example: '9.0' })
   computeCapability!: string | null;
 
-  @ApiProperty({ enum: STATUSES, example: 'up' })
+  @ApiProperty({ enum: [...GPU_VIEW_STATUSES], example: 'up' })
   status!: string;
 
   @ApiProperty({ type: [ReasonDto] })

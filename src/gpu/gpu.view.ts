@@ -50,7 +50,9 @@ export interface MigDeviceView {
   memoryFreeBytes: number | null;
 }
 
-export type GpuViewStatus = 'up' | 'degraded' | 'down' | 'lost';
+/** Every status a GPU can show, in order of increasing trouble. */
+export const GPU_VIEW_STATUSES = ['up', 'degraded', 'down', 'lost'] as const;
+export type GpuViewStatus = (typeof GPU_VIEW_STATUSES)[number];
 
 type FlatReadings = Omit<NvmlDeviceReadings, 'processes' | 'migDevices' | 'migEnabled'>;
 

@@ -2,14 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { NvmlDeviceReadings } from '@app/nvml';
 import { GpuMonitor, type MonitoredGpu } from '../gpu/gpu.monitor.js';
-import type { GpuViewStatus } from '../gpu/gpu.view.js';
+import { GPU_VIEW_STATUSES, type GpuViewStatus } from '../gpu/gpu.view.js';
 import { DRIVER_VERSION_LABEL, type GpuLabels, gpuLabels } from './gpu.labels.js';
 import { metricsConfig } from '../config/config.namespaces.js';
 
 /** dcgm-exporter's labels of one GPU: identity labels plus the driver version. */
 export type DcgmLabels = GpuLabels & { [DRIVER_VERSION_LABEL]: string };
-
-export const GPU_STATUSES: readonly GpuViewStatus[] = ['up', 'degraded', 'down', 'lost'];
 
 /** Label objects of one GPU, built once: the registry formats an object's text once. */
 interface GpuLabelSets {
@@ -56,7 +54,7 @@ export class GpuSeriesSource {
       sets = {
         labels,
         dcgmLabels: { ...labels, [DRIVER_VERSION_LABEL]: driverVersion },
-        statusLabels: Object.fromEntries(GPU_STATUSES.map((status) => [status, { ...labels, status }])) as GpuLabelSets['statusLabels'],
+        statusLabels: Object.fromEntries(GPU_VIEW_STATUSES.map((status) => [status, { ...labels, status }])) as GpuLabelSets['statusLabels'],
       };
       this.cache.set(uuid, sets);
     }

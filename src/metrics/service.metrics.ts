@@ -3,10 +3,10 @@ import { NVML_LATENCY_BUCKETS_MS, NvmlClient, nvmlReturnName } from '@app/nvml';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { GpuMonitor } from '../gpu/gpu.monitor.js';
 import { GPU_POLICY } from '../gpu/gpu.policy.js';
-import { gpuSummary } from '../gpu/gpu.view.js';
+import { GPU_VIEW_STATUSES, gpuSummary } from '../gpu/gpu.view.js';
 import { CumulativeHistogram } from './cumulative.histogram.js';
 import { GPU_LABEL_NAMES } from './gpu.labels.js';
-import { GPU_STATUSES, GpuSeriesSource } from './gpu.series.js';
+import { GpuSeriesSource } from './gpu.series.js';
 import { METRICS_REGISTRY } from './metrics.registry.js';
 import { SnapshotCounter, SnapshotGauge } from './snapshot.metrics.js';
 
@@ -53,7 +53,7 @@ export class ServiceMetrics {
         function* () {
           for (const { gpu, statusLabels } of source.list()) {
             const status = gpuSummary(gpu).status;
-            for (const s of GPU_STATUSES) yield { labels: statusLabels[s], value: s === status ? 1 : 0 };
+            for (const s of GPU_VIEW_STATUSES) yield { labels: statusLabels[s], value: s === status ? 1 : 0 };
           }
         },
       ),
