@@ -77,6 +77,7 @@ struct nvmlEventSet_st {
   int in_use;
   unsigned long long types[SIM_MAX_GPUS]; /* registered types per scenario GPU */
   int64_t xid_since[SIM_MAX_GPUS];        /* clock ms when XID was registered */
+  int64_t xid_since_epoch[SIM_MAX_GPUS];  /* the same moment in epoch ms */
   int64_t next[SIM_MAX_XIDS];             /* next occurrence to deliver, per [xid] entry */
 };
 
@@ -86,9 +87,14 @@ static int64_t occurrence_ms(const sim_xid_t *x, int64_t k) { return sim_time_po
 
 static int occurrence_exists(const sim_xid_t *x, int64_t k) { return x->count == 0 || k < x->count; }
 
-/* First occurrence at or after t. */
-static int64_t first_occurrence_from(const sim_xid_t *x, int64_t t) {
-  int64_t at = sim_time_point_ms(&x->at);
+/* First occurrence at or after a set's registration for XIDs on that GPU. An XID given in epoch
+ * ms is compared with the registration's epoch ms: converting it to the clock scale truncates
+ * both clocks independently, which could place an XID stamped just after the registration
+ * (Date.now() in a test, the same realtime clock) a millisecond before it. */
+static int64_t first_occurrence_from(const sim_xid_t *x, const struct nvmlEventSet_st *es) {
+  int epoch = x->at.kind == 2;
+  int64_t at = epoch ? x->at.ms : sim_time_point_ms(&x->at);
+  int64_t t = epoch ? es->xid_since_epoch[x->gpu] : es->xid_since[x->gpu];
   if (at >= t || x->interval_ms <= 0) return at >= t ? 0 : 1;
   int64_t k = (t - at + x->interval_ms - 1) / x->interval_ms;
   return k;
@@ -113,7 +119,7 @@ static void swap_hook(sim_config_t *old_cfg, sim_config_t *new_cfg) {
           }
         }
       }
-      if (!found) next[j] = first_occurrence_from(x, es->xid_since[x->gpu]);
+      if (!found) next[j] = first_occurrence_from(x, es);
     }
     memcpy(es->next, next, sizeof(int64_t) * (size_t)new_cfg->xid_count);
   }
@@ -975,10 +981,10 @@ static nvmlReturn_t register_events(nvmlDevice_t device, unsigned long long type
   int gpu = (int)(g - sim_cfg->gpus);
   if ((types & nvmlEventTypeXidCriticalError) && !(set->types[gpu] & nvmlEventTypeXidCriticalError)) {
     /* from now on: earlier XIDs are not delivered to this set */
-    int64_t now = sim_clock_ms();
-    set->xid_since[gpu] = now;
+    set->xid_since[gpu] = sim_clock_ms();
+    set->xid_since_epoch[gpu] = sim_epoch_ms();
     for (int j = 0; j < sim_cfg->xid_count; j++)
-      if (sim_cfg->xids[j].gpu == gpu) set->next[j] = first_occurrence_from(&sim_cfg->xids[j], now);
+      if (sim_cfg->xids[j].gpu == gpu) set->next[j] = first_occurrence_from(&sim_cfg->xids[j], set);
   }
   set->types[gpu] |= types;
   UNLOCK_RETURN(NVML_SUCCESS);
